@@ -1,0 +1,38 @@
+"""ganzoo: a plugin-based zoo of GANs for PyTorch.
+
+Plugins import only from this module: ``ganzoo.hookimpl``, the interfaces and the spec dataclasses.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from ganzoo.errors import (  # noqa: E402
+    CheckpointError,
+    ConfigError,
+    DataError,
+    DeviceError,
+    GanzooError,
+    MetricError,
+    PluginError,
+    UnknownNameError,
+)
+from ganzoo.hookspecs import hookimpl  # noqa: E402
+from ganzoo.interfaces import Discriminator, Generator, init_normal_  # noqa: E402
+from ganzoo.registry import (  # noqa: E402
+    DatasetSpec,
+    ExtractorSpec,
+    LossSpec,
+    OptimizerSpec,
+    TrainDefaults,
+    VariantSpec,
+)
+
+from ganzoo.api import create, list_variants, load, sample, train  # noqa: E402  isort: skip
+
+__all__ = [
+    "CheckpointError", "ConfigError", "DataError", "DatasetSpec", "DeviceError", "Discriminator", "ExtractorSpec",
+    "GanzooError", "Generator", "LossSpec", "MetricError", "OptimizerSpec", "PluginError", "TrainDefaults",
+    "UnknownNameError", "VariantSpec", "__version__", "create", "hookimpl", "init_normal_", "list_variants",
+    "load", "sample", "train",
+]

@@ -1,0 +1,115 @@
+"""The Python API: what the CLI calls, and what users script against."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganzoo.engine import checkpoint as ckpt
+from ganzoo.engine.config import TrainConfig
+from ganzoo.engine.device import select_device
+from ganzoo.engine.loop import Events
+from ganzoo.engine.loop import train as _train
+from ganzoo.engine.rundir import RunDir, find_run
+from ganzoo.errors import CheckpointError
+from ganzoo.interfaces import Discriminator, Generator
+from ganzoo.models import build, create
+from ganzoo.registry import Registry, VariantSpec
+
+__all__ = ["LoadedRun", "create", "list_variants", "load", "sample", "train"]
+
+
+def _registry(registry: Registry | None) -> Registry:
+    from ganzoo.plugins import get_registry
+
+    return registry or get_registry()
+
+
+def list_variants(pattern: str = "*", registry: Registry | None = None) -> list[str]:
+    """Names of registered variants matching the glob ``pattern`` (``"wgan*"``), sorted."""
+    return _registry(registry).names("variant", pattern)
+
+
+def train(variant: str, out: str | Path, *, resume: bool = False, registry: Registry | None = None,
+          events: Events | None = None, **options: Any) -> RunDir:
+    """Train ``variant`` into run directory ``out``; ``options`` are :class:`TrainConfig` fields.
+
+    ``ganzoo.train("dcgan", "runs/dcgan", steps=500, seed=1)``. With ``resume=True`` the run in ``out`` continues
+    from its newest valid checkpoint (``steps`` may be raised to train longer).
+    """
+    registry = _registry(registry)
+    if resume:
+        run = find_run(Path(out))
+        stored = TrainConfig.from_file(run.config)
+        config = TrainConfig.from_dict({**stored.__dict__, **{k: v for k, v in options.items() if v is not None}})
+    else:
+        config = TrainConfig(variant=variant, **options)
+    return _train(config, Path(out), registry=registry, resume=resume, events=events)
+
+
+@dataclass
+class LoadedRun:
+    """A trained variant loaded from a checkpoint."""
+
+    spec: VariantSpec
+    config: TrainConfig
+    step: int
+    generator: Generator
+    discriminator: Discriminator
+    ema_generator: Generator | None
+    checkpoint: Path
+
+    @property
+    def sampler(self) -> Generator:
+        """The EMA generator when the run kept one, else the raw generator."""
+        return self.ema_generator or self.generator
+
+
+def load(path: str | Path, device: str = "cpu", registry: Registry | None = None) -> LoadedRun:
+    """Load a run directory (its newest valid checkpoint) or one checkpoint file, in eval mode."""
+    registry = _registry(registry)
+    path = Path(path)
+    run = find_run(path)
+    candidates = [path] if path.is_file() else [p for _, p in reversed(run.list_checkpoints())]
+    if not candidates:
+        raise CheckpointError(f"run {run.root} has no checkpoints yet")
+    problems = []
+    for candidate in candidates:
+        try:
+            tensors, meta = ckpt.load_tensors(candidate)
+            config = TrainConfig.from_dict(json.loads(meta["config"]))
+            spec = registry.variant(meta["variant"])
+            data_shape = tuple(json.loads(meta["data_shape"]))
+            g, d = build(spec, data_shape, int(meta["z_dim"]))
+            ckpt.load_module("G", g, tensors, candidate)
+            ckpt.load_module("D", d, tensors, candidate)
+            ema = None
+            if any(k.startswith("G_ema.") for k in tensors):
+                ema, _ = build(spec, data_shape, int(meta["z_dim"]))
+                ckpt.load_module("G_ema", ema, tensors, candidate)
+        except (CheckpointError, KeyError, ValueError) as exc:
+            problems.append(f"{candidate.name}: {exc}")
+            continue
+        target = select_device(device)
+        for net in (g, d, ema):
+            if net is not None:
+                net.to(target).eval()
+        return LoadedRun(spec, config, int(meta["step"]), g, d, ema, candidate)
+    raise CheckpointError(f"no loadable checkpoint in {run.root}: {'; '.join(problems)}")
+
+
+@torch.no_grad()
+def sample(run: LoadedRun, n: int, seed: int = 0, batch_size: int = 256) -> torch.Tensor:
+    """``n`` samples (CPU float tensor) from the run's sampling generator with noise seeded by ``seed``."""
+    g = run.sampler
+    device = next(g.parameters()).device
+    noise_rng = torch.Generator().manual_seed(seed)
+    chunks = []
+    for start in range(0, n, batch_size):
+        z = torch.randn(min(batch_size, n - start), g.z_dim, generator=noise_rng).to(device)
+        chunks.append(g(z).float().cpu())
+    return torch.cat(chunks) if chunks else torch.empty(0, *g.data_shape)

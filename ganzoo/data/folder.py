@@ -1,0 +1,70 @@
+"""``folder:PATH``: every image file under PATH (recursively), all of one size, loaded into memory.
+
+There are no labels and no official split: ``test`` is a fixed, seeded 10% of the files (at least one) and
+``train`` the rest, so metrics never score against training images.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from ganzoo.data.base import ArrayData, DataRequest
+from ganzoo.data.transforms import prepare_images
+from ganzoo.errors import DataError
+
+EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+TEST_FRACTION = 0.1
+
+
+def image_files(folder: Path) -> list[Path]:
+    """Image files under ``folder``, sorted, hidden files skipped."""
+    return sorted(p for p in folder.rglob("*")
+                  if p.suffix.lower() in EXTENSIONS and p.is_file() and not p.name.startswith("."))
+
+
+def split_files(files: list[Path], split: str) -> list[Path]:
+    if len(files) < 2:
+        return files  # too few to hold any out; both splits see the same file
+    order = np.random.default_rng(0).permutation(len(files))
+    n_test = max(1, int(round(len(files) * TEST_FRACTION)))
+    chosen = order[:n_test] if split == "test" else order[n_test:]
+    return [files[i] for i in sorted(chosen)]
+
+
+def read_images(files: list[Path], channels: int | None) -> torch.Tensor:
+    """Decode ``files`` to one uint8 (N, C, H, W) tensor; sizes must agree."""
+    mode = {1: "L", 3: "RGB"}.get(channels or 0)
+    arrays, first = [], None
+    for path in files:
+        try:
+            with Image.open(path) as img:
+                img = img.convert(mode or ("L" if img.mode in ("1", "L", "I;16", "I") else "RGB"))
+                mode = mode or img.mode
+                arr = np.asarray(img, dtype=np.uint8)
+        except (UnidentifiedImageError, OSError) as exc:
+            raise DataError(f"cannot read image {path}: {exc}") from exc
+        if first is None:
+            first = (path, arr.shape)
+        elif arr.shape != first[1]:
+            raise DataError(f"images differ in size: {first[0]} is {first[1][1]}x{first[1][0]}, "
+                            f"{path} is {arr.shape[1]}x{arr.shape[0]}; resize them to one size first")
+        arrays.append(arr)
+    x = torch.from_numpy(np.stack(arrays))
+    return x.unsqueeze(1) if x.dim() == 3 else x.permute(0, 3, 1, 2).contiguous()
+
+
+def load_folder(request: DataRequest) -> ArrayData:
+    if not request.argument:
+        raise DataError("folder dataset needs a path: use --dataset folder:PATH")
+    folder = Path(request.argument).expanduser()
+    if not folder.is_dir():
+        raise DataError(f"image folder {folder} does not exist or is not a directory")
+    files = image_files(folder)
+    if not files:
+        raise DataError(f"image folder {folder} holds no images ({', '.join(sorted(EXTENSIONS))})")
+    images = read_images(split_files(files, request.split), request.channels)
+    return ArrayData(prepare_images(images, request.image_size, request.channels), None, "image", 0)

@@ -1,0 +1,96 @@
+"""Pictures a run produces: sample grids, point scatter plots and loss curves (matplotlib, headless)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+
+from ganzoo.data.base import to_uint8_images
+from ganzoo.engine.checkpoint import atomic_write
+
+
+def image_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> torch.Tensor:
+    """uint8 (C, H', W') grid of images in [-1, 1] shaped (N, C, H, W), ``nrow`` per row (default: square)."""
+    pixels = to_uint8_images(images)
+    n, c, h, w = pixels.shape
+    nrow = nrow or max(1, math.ceil(math.sqrt(n)))
+    rows = math.ceil(n / nrow)
+    grid = torch.zeros(c, rows * (h + padding) + padding, nrow * (w + padding) + padding, dtype=torch.uint8)
+    for i in range(n):
+        r, col = divmod(i, nrow)
+        top, left = padding + r * (h + padding), padding + col * (w + padding)
+        grid[:, top:top + h, left:left + w] = pixels[i]
+    return grid
+
+
+def save_grid(images: torch.Tensor, path: Path, nrow: int | None = None) -> Path:
+    """Write a PNG grid of ``images`` (values in [-1, 1]) atomically."""
+    grid = image_grid(images, nrow)
+    array = grid[0].numpy() if grid.shape[0] == 1 else grid.permute(1, 2, 0).numpy()
+    picture = Image.fromarray(array)
+    atomic_write(Path(path), lambda tmp: picture.save(tmp, format="PNG"))
+    return Path(path)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_scatter(points: torch.Tensor, path: Path, reference: torch.Tensor | None = None,
+                 title: str = "") -> Path:
+    """Scatter plot of 2-D ``points`` over optional ``reference`` points (e.g. the true modes)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
+    p = points.detach().float().cpu()
+    ax.scatter(p[:, 0], p[:, 1], s=3, alpha=0.5, label="generated")
+    if reference is not None:
+        r = reference.detach().float().cpu()
+        ax.scatter(r[:, 0], r[:, 1], s=40, marker="x", c="red", label="modes")
+    ax.set_aspect("equal")
+    ax.set_title(title)
+    ax.legend(loc="upper right", fontsize=7)
+    fig.tight_layout()
+    atomic_write(Path(path), lambda tmp: fig.savefig(tmp, format="png"))
+    plt.close(fig)
+    return Path(path)
+
+
+def save_samples(samples: torch.Tensor, path: Path, kind: str = "image") -> Path:
+    """A grid for images, a scatter plot for points."""
+    return save_grid(samples, path) if kind == "image" else save_scatter(samples, path)
+
+
+def plot_losses(records: Sequence[dict[str, Any]], path: Path) -> Path | None:
+    """D and G loss per step (raw and smoothed) from metrics.jsonl records."""
+    if not records:
+        return None
+    plt = _pyplot()
+    steps = [r["step"] for r in records]
+    fig, ax = plt.subplots(figsize=(7, 3.5), dpi=100)
+    window = max(1, len(records) // 50)
+    for key, color in (("d_loss", "tab:blue"), ("g_loss", "tab:orange")):
+        values = torch.tensor([float(r[key]) for r in records])
+        ax.plot(steps, values, color=color, alpha=0.25, linewidth=0.8)
+        if len(values) >= window > 1:
+            smooth = torch.nn.functional.avg_pool1d(values.view(1, 1, -1), window, 1).flatten()
+            ax.plot(steps[window - 1:], smooth, color=color, label=f"{key} (mean of {window})")
+        else:
+            ax.plot(steps, values, color=color, label=key)
+    ax.set_xlabel("generator step")
+    ax.set_ylabel("loss")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    atomic_write(Path(path), lambda tmp: fig.savefig(tmp, format="png"))
+    plt.close(fig)
+    return Path(path)

@@ -1,0 +1,183 @@
+"""Plugin discovery: the entry-point group ``ganzoo``, failure isolation, and the registry built from the hooks.
+
+Environment switches, in the style of pytest's ``PYTEST_DISABLE_PLUGIN_AUTOLOAD``:
+
+- ``GANZOO_DISABLE_PLUGINS=1`` loads only the plugins shipped with ganzoo itself; a comma-separated list of
+  entry-point names (``GANZOO_DISABLE_PLUGINS=mypkg,dcgan``) skips just those.
+- ``GANZOO_PLUGINS=a,b`` is an allow-list: of the third-party plugins, only ``a`` and ``b`` load.
+
+Plugins are Python code and run with the user's rights when imported; these switches are the way to limit what runs.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from ganzoo import hookspecs
+from ganzoo.errors import PluginError
+from ganzoo.registry import DatasetSpec, ExtractorSpec, LossSpec, Registry, VariantSpec
+
+ENTRY_POINT_GROUP = "ganzoo"
+BUILTIN_DISTRIBUTION = "ganzoo"
+
+_HOOKS: dict[str, type] = {
+    "ganzoo_register_variants": VariantSpec,
+    "ganzoo_register_losses": LossSpec,
+    "ganzoo_register_datasets": DatasetSpec,
+    "ganzoo_register_extractors": ExtractorSpec,
+}
+
+
+@dataclass
+class PluginInfo:
+    """One discovered plugin: where it came from and whether it loaded."""
+
+    name: str
+    module: str
+    distribution: str = ""
+    version: str = ""
+    error: str = ""  # why it was skipped; empty when it loaded
+    registered: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def builtin(self) -> bool:
+        return self.distribution == BUILTIN_DISTRIBUTION
+
+
+class PluginLoadWarning(UserWarning):
+    """A plugin could not be loaded and was skipped."""
+
+
+def _env_list(name: str) -> list[str]:
+    return [part.strip() for part in os.environ.get(name, "").split(",") if part.strip()]
+
+
+def _allowed(ep: importlib.metadata.EntryPoint, dist_name: str) -> bool:
+    disabled = _env_list("GANZOO_DISABLE_PLUGINS")
+    builtin = dist_name == BUILTIN_DISTRIBUTION
+    if any(d.lower() in ("1", "true", "yes", "all") for d in disabled) and not builtin:
+        return False
+    if ep.name in disabled or (dist_name and dist_name in disabled):
+        return False
+    allow = _env_list("GANZOO_PLUGINS")
+    return not (allow and not builtin and ep.name not in allow and dist_name not in allow)
+
+
+def _entry_points() -> Iterable[importlib.metadata.EntryPoint]:
+    seen: set[tuple[str, str]] = set()
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        # the same distribution visible twice on sys.path (an editable install plus a build dir) is one plugin
+        key = (ep.name, ep.value)
+        if key not in seen:
+            seen.add(key)
+            yield ep
+
+
+class Plugins:
+    """A pluggy manager plus what was discovered; the registry is built from its hooks."""
+
+    def __init__(self) -> None:
+        self.manager = pluggy.PluginManager("ganzoo")
+        self.manager.add_hookspecs(hookspecs)
+        self.infos: dict[str, PluginInfo] = {}
+
+    def add(self, plugin: ModuleType | Any, name: str, distribution: str = "", version: str = "") -> None:
+        """Register a plugin object (normally a module) under ``name``."""
+        info = PluginInfo(name=name, module=getattr(plugin, "__name__", repr(plugin)),
+                          distribution=distribution, version=version)
+        self.infos[name] = info
+        try:
+            self.manager.register(plugin, name=name)
+        except Exception as exc:  # noqa: BLE001 - pluggy validation errors come in several types
+            info.error = f"{type(exc).__name__}: {exc}"
+
+    def load_entry_points(self) -> None:
+        """Import every allowed plugin of the ``ganzoo`` entry-point group; one that fails is skipped."""
+        for ep in _entry_points():
+            dist = getattr(ep, "dist", None)
+            dist_name = dist.metadata["Name"] if dist is not None else ""
+            version = dist.version if dist is not None else ""
+            if not _allowed(ep, dist_name):
+                continue
+            if ep.name in self.infos:
+                self.infos[ep.name + f" ({dist_name})"] = PluginInfo(
+                    ep.name, ep.value, dist_name, version,
+                    error=f"entry-point name {ep.name!r} is already used by {self.infos[ep.name].distribution}")
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as exc:  # noqa: BLE001 - isolate any failure in third-party code
+                self.infos[ep.name] = PluginInfo(ep.name, ep.value, dist_name, version,
+                                                 error=f"{type(exc).__name__}: {exc}")
+                continue
+            self.add(plugin, ep.name, dist_name, version)
+        self.manager.check_pending()
+
+    def build_registry(self) -> Registry:
+        """Call every registration hook, one plugin at a time, and collect what they register.
+
+        A plugin whose hook raises or registers a malformed spec is skipped as a whole (nothing it registered is
+        kept). Two plugins registering the same name raise :class:`PluginError`.
+        """
+        registry = Registry()
+        for name, info in self.infos.items():
+            if info.error:
+                continue
+            staged: list[Any] = []
+            try:
+                for hook_name, spec_type in _HOOKS.items():
+                    for impl in getattr(self.manager.hook, hook_name).get_hookimpls():
+                        if impl.plugin_name == name:
+                            impl.function(register=_stager(staged, spec_type, name))
+            except Exception as exc:  # noqa: BLE001 - a broken plugin must not take the others down
+                info.error = f"{type(exc).__name__}: {exc}"
+                continue
+            for spec in staged:
+                registry.add(spec, name)
+        for plugin_name, kinds in registry.by_plugin().items():
+            self.infos[plugin_name].registered = kinds
+        for name, info in self.infos.items():
+            if info.error:
+                registry.load_errors[name] = info.error
+                warnings.warn(f"ganzoo plugin {name!r} ({info.module}) skipped: {info.error}",
+                              PluginLoadWarning, stacklevel=2)
+        return registry
+
+
+def _stager(staged: list[Any], spec_type: type, plugin: str):
+    def register(spec: Any) -> None:
+        if not isinstance(spec, spec_type):
+            raise PluginError(
+                f"plugin {plugin!r} passed {type(spec).__name__} to a hook that takes {spec_type.__name__}")
+        staged.append(spec)
+
+    return register
+
+
+@lru_cache(maxsize=1)
+def get_plugins() -> Plugins:
+    """The process-wide plugin manager, loaded from entry points on first use."""
+    plugins = Plugins()
+    plugins.load_entry_points()
+    return plugins
+
+
+@lru_cache(maxsize=1)
+def get_registry() -> Registry:
+    """The process-wide registry built from :func:`get_plugins`."""
+    return get_plugins().build_registry()
+
+
+def reset() -> None:
+    """Forget the cached plugin manager and registry (for tests and after changing the env switches)."""
+    get_registry.cache_clear()
+    get_plugins.cache_clear()

