@@ -169,7 +169,7 @@ class Trainer:
         seconds = time.perf_counter() - started
         return StepStats(self.step, values[0], values[1], real_scores.float().mean().item(),
                          fake_scores.float().mean().item(), gp_value,
-                         batch * (cfg.n_critic + 1) / max(seconds, 1e-9), 0.0)
+                         batch * cfg.n_critic / max(seconds, 1e-9), 0.0)
 
     # --- state ----------------------------------------------------------------------------------------------
 
