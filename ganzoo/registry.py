@@ -131,6 +131,9 @@ class DatasetSpec:
     kind: str = "image"
     num_classes: int = 0  # 0 when unlabelled
     takes_argument: bool = False
+    # optional dataset-specific score of generated samples, e.g. modes covered for a toy mixture:
+    # evaluate(samples (N, *shape) as the model outputs them, seed) -> {metric name: value}
+    evaluate: Callable[[torch.Tensor, int], dict[str, float]] | None = None
 
     def __post_init__(self) -> None:
         _check_name(self.name, "dataset")
@@ -149,6 +152,7 @@ class ExtractorSpec:
     build: Callable[..., Any]
     feature_dim: int
     num_classes: int = 0  # > 0 when the extractor also gives class logits (Inception Score, mode coverage)
+    datasets: tuple[str, ...] = ()  # datasets it is meaningful for (e.g. ("mnist",)); empty: any image dataset
 
     def __post_init__(self) -> None:
         _check_name(self.name, "extractor")

@@ -1,0 +1,5 @@
+"""``python -m ganzoo`` runs the CLI."""
+
+from ganzoo.cli import main
+
+main()

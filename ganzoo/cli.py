@@ -1,0 +1,254 @@
+"""The ``ganzoo`` command line: parses options, calls the API, prints. Nothing else lives here."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import click
+
+from ganzoo import __version__
+from ganzoo.errors import GanzooError
+
+
+def _registry():
+    from ganzoo.plugins import PluginLoadWarning, get_registry
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PluginLoadWarning)
+        registry = get_registry()
+    for name, error in sorted(registry.load_errors.items()):
+        click.echo(f"warning: plugin {name!r} skipped: {error}", err=True)
+    return registry
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ganzoo")
+@click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """ganzoo: a plugin-based GAN zoo. Train, sample and benchmark GAN variants."""
+    ctx.ensure_object(dict)["debug"] = debug
+
+
+# --- list / info / plugins ---------------------------------------------------------------------------------------
+
+def _variant_row(registry, name: str) -> dict:
+    entry = registry.entry("variant", name)
+    spec = entry.spec
+    return {"name": spec.name, "summary": spec.summary, "loss": spec.loss, "n_critic": spec.defaults.n_critic,
+            "image_sizes": list(spec.image_sizes), "channels": list(spec.channels),
+            "data": list(spec.data_kinds), "paper": spec.paper, "plugin": entry.plugin}
+
+
+@cli.command("list")
+@click.argument("pattern", default="*")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def list_cmd(pattern: str, as_json: bool) -> None:
+    """List registered variants (optionally matching a glob PATTERN such as 'wgan*')."""
+    registry = _registry()
+    rows = [_variant_row(registry, n) for n in registry.names("variant", pattern)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        raise GanzooError(f"no variant matches {pattern!r}")
+    table = [("NAME", "SUMMARY", "LOSS", "SIZES", "PLUGIN")] + [
+        (r["name"], r["summary"], r["loss"], ",".join(map(str, r["image_sizes"])), r["plugin"]) for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+@cli.command()
+@click.argument("name")
+def info(name: str) -> None:
+    """Show everything about variant NAME: paper, loss, defaults, supported shapes, parameter counts."""
+    from ganzoo.models import build, data_shape_for
+
+    registry = _registry()
+    entry = registry.entry("variant", name)
+    spec = entry.spec
+    d = spec.defaults
+    shape = data_shape_for(spec, d.image_size, spec.channels[0]) if "image" in spec.data_kinds else (2,)
+    g, disc = build(spec, shape)
+    lines = [
+        f"{spec.name}: {spec.summary}",
+        f"  paper:          {spec.paper or '-'}",
+        f"  plugin:         {entry.plugin}",
+        f"  loss:           {spec.loss}",
+        f"  data:           {', '.join(spec.data_kinds)}; image sizes {', '.join(map(str, spec.image_sizes))}; "
+        f"channels {', '.join(map(str, spec.channels))}",
+        f"  n_critic:       {d.n_critic}",
+        f"  G optimizer:    {d.g_optimizer.name} lr={d.g_optimizer.lr} betas={d.g_optimizer.betas}",
+        f"  D optimizer:    {d.d_optimizer.name} lr={d.d_optimizer.lr} betas={d.d_optimizer.betas}",
+        f"  defaults:       steps={d.steps} batch_size={d.batch_size} z_dim={d.z_dim} "
+        f"image_size={d.image_size} dataset={d.dataset} ema_decay={d.ema_decay}",
+        f"  regularisers:   gradient_penalty={spec.gradient_penalty} weight_clip={spec.weight_clip}",
+        f"  parameters:     G {sum(p.numel() for p in g.parameters()):,}, "
+        f"D {sum(p.numel() for p in disc.parameters()):,} (at {'x'.join(map(str, shape))})",
+    ]
+    click.echo("\n".join(lines))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def plugins(as_json: bool) -> None:
+    """List discovered plugins: distribution, version, what each registered, and load errors."""
+    from ganzoo.plugins import get_plugins
+
+    _registry()
+    infos = list(get_plugins().infos.values())
+    if as_json:
+        click.echo(json.dumps([{**i.__dict__, "builtin": i.builtin} for i in infos], indent=2))
+        return
+    for info_ in infos:
+        origin = f"{info_.distribution} {info_.version}".strip() or "?"
+        click.echo(f"{info_.name} ({info_.module}, {origin})")
+        if info_.error:
+            click.echo(f"    FAILED: {info_.error}")
+        for kind, names in sorted(info_.registered.items()):
+            click.echo(f"    {kind}: {', '.join(names)}")
+
+
+# --- train / sample ----------------------------------------------------------------------------------------------
+
+def _progress_events(quiet: bool):
+    from tqdm import tqdm
+
+    from ganzoo.engine import Events
+
+    state: dict = {}
+
+    def on_start(first: int, last: int) -> None:
+        state["bar"] = tqdm(total=last, initial=first, unit="step", disable=quiet, dynamic_ncols=True)
+
+    def on_step(stats) -> None:
+        bar = state["bar"]
+        bar.set_postfix(d=f"{stats.d_loss:.3f}", g=f"{stats.g_loss:.3f}", img_s=f"{stats.images_per_s:.0f}",
+                        refresh=False)
+        bar.update(1)
+
+    return Events(on_start=on_start, on_step=on_step), state
+
+
+@cli.command()
+@click.argument("variant", required=False)
+@click.option("--dataset", help="mnist (default), fashion-mnist, cifar10, folder:PATH, or a plugin's dataset.")
+@click.option("--data-dir", type=click.Path(), help="torchvision-format root holding the dataset.")
+@click.option("--steps", type=int, help="Generator steps (default: the variant's).")
+@click.option("--batch-size", type=int)
+@click.option("--image-size", type=int)
+@click.option("--channels", type=int, help="1 or 3 (default: the dataset's).")
+@click.option("--z-dim", type=int)
+@click.option("--n-critic", type=int, help="Discriminator steps per generator step.")
+@click.option("--loss", help="Override the variant's loss (see `ganzoo plugins`).")
+@click.option("--lr-g", type=float)
+@click.option("--lr-d", type=float)
+@click.option("--ema-decay", type=float, help="EMA of G's weights; 0 disables.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@click.option("--amp", type=click.Choice(["off", "bf16", "fp16"]), default="off", show_default=True)
+@click.option("--compile", "compile_", is_flag=True, help="torch.compile both networks.")
+@click.option("--sample-every", type=int, default=500, show_default=True)
+@click.option("--checkpoint-every", type=int, default=500, show_default=True)
+@click.option("--keep-checkpoints", type=int, default=3, show_default=True)
+@click.option("--out", type=click.Path(), help="Run directory (default: runs/VARIANT-TIMESTAMP).")
+@click.option("--resume", type=click.Path(), help="Continue the run in this directory from its last checkpoint.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def train(variant, dataset, data_dir, steps, batch_size, image_size, channels, z_dim, n_critic, loss, lr_g, lr_d,
+          ema_decay, seed, device, amp, compile_, sample_every, checkpoint_every, keep_checkpoints, out, resume,
+          quiet) -> None:
+    """Train VARIANT (or continue a run with --resume RUN_DIR)."""
+    import ganzoo
+
+    registry = _registry()
+    events, state = _progress_events(quiet)
+    started = time.perf_counter()
+    try:
+        if resume:
+            overrides = {"steps": steps, "device": device if device != "auto" else None}
+            run = ganzoo.train(variant or "", resume, resume=True, registry=registry, events=events, **overrides)
+        else:
+            if not variant:
+                raise click.UsageError("give a VARIANT to train (see `ganzoo list`) or --resume RUN_DIR")
+            registry.variant(variant)
+            out = out or os.path.join("runs", f"{variant}-{time.strftime('%Y%m%d-%H%M%S')}")
+            run = ganzoo.train(
+                variant, out, registry=registry, events=events, dataset=dataset, data_dir=data_dir, steps=steps,
+                batch_size=batch_size, image_size=image_size, channels=channels, z_dim=z_dim, n_critic=n_critic,
+                loss=loss, lr_g=lr_g, lr_d=lr_d, ema_decay=ema_decay, seed=seed, device=device, amp=amp,
+                compile=compile_, sample_every=sample_every, checkpoint_every=checkpoint_every,
+                keep_checkpoints=keep_checkpoints)
+    finally:
+        if "bar" in state:
+            state["bar"].close()
+    grids = sorted(run.samples.glob("*.png"))
+    click.echo(f"trained in {time.perf_counter() - started:.0f} s -> {run.root}")
+    if grids:
+        click.echo(f"samples: {grids[-1]}")
+
+
+@cli.command()
+@click.argument("source", type=click.Path())
+@click.option("-n", "--num", type=int, default=64, show_default=True, help="How many samples.")
+@click.option("-o", "--output", type=click.Path(), default="samples.png", show_default=True,
+              help="A .png grid, or a directory (ending in /) for one PNG per sample.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="cpu", show_default=True)
+def sample(source: str, num: int, output: str, seed: int, device: str) -> None:
+    """Draw samples from a run directory or checkpoint file SOURCE."""
+    import ganzoo
+    from ganzoo.plots import save_grid, save_samples
+
+    if num <= 0:
+        raise GanzooError(f"-n must be a positive integer, got {num}")
+    run = ganzoo.load(source, device=device, registry=_registry())
+    x = ganzoo.sample(run, num, seed=seed)
+    out = Path(output)
+    if output.endswith(("/", os.sep)) or out.is_dir():
+        if len(x.shape) != 4:
+            raise GanzooError("one-file-per-sample output is for image variants; use a .png path")
+        out.mkdir(parents=True, exist_ok=True)
+        for i in range(len(x)):
+            save_grid(x[i:i + 1], out / f"sample_{i:06d}.png", nrow=1)
+        click.echo(f"wrote {len(x)} images to {out}")
+        return
+    if out.suffix.lower() != ".png":
+        raise GanzooError(f"output {output!r} must end in .png (a grid) or / (a directory)")
+    if out.parent and not out.parent.exists():
+        raise GanzooError(f"output directory {out.parent} does not exist")
+    save_samples(x, out, kind="image" if x.dim() == 4 else "points")
+    click.echo(f"wrote {out} ({num} samples from {run.spec.name} step {run.step}, seed {seed})")
+
+
+def main() -> None:
+    """Console entry point: one-line errors and a non-zero exit for every failure unless --debug."""
+    debug = "--debug" in sys.argv[1:]
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted; the last checkpoint is kept", err=True)
+        sys.exit(130)
+    except GanzooError as exc:
+        if debug:
+            raise
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a bare traceback
+        if debug:
+            raise
+        click.echo(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", err=True)
+        sys.exit(1)
