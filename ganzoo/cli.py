@@ -226,6 +226,84 @@ def sample(source: str, num: int, output: str, seed: int, device: str) -> None:
     click.echo(f"wrote {out} ({num} samples from {run.spec.name} step {run.step}, seed {seed})")
 
 
+@cli.command()
+@click.argument("names", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Benchmark every registered variant that fits the dataset.")
+@click.option("--dataset", help="Dataset to train on and score against (default: the variant's).")
+@click.option("--data-dir", type=click.Path())
+@click.option("--steps", type=int, help="Training steps (default: the variant's).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True)
+@click.option("--num-samples", type=int, help="Generated and real samples per score (default: 2100 for images).")
+@click.option("--extractor", "extractors", multiple=True, help="Feature extractor(s) (default: all that apply).")
+@click.option("--run", "run_dir", type=click.Path(), help="Score an existing run directory instead of training.")
+@click.option("--checkpoint", type=click.Path(), help="Score this checkpoint file instead of training.")
+@click.option("--out", type=click.Path(), help="Report directory (default: bench-runs/NAME-DATASET-sSEED).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+def bench(names, all_, dataset, data_dir, steps, seed, device, num_samples, extractors, run_dir, checkpoint, out,
+          quiet) -> None:
+    """Train (or load) variants, sample them and score them; writes metrics.json and report.md / .html."""
+    from ganzoo.bench import BenchConfig, compare, run_bench
+
+    registry = _registry()
+    if all_:
+        names = tuple(registry.names("variant"))
+    if not names and not (run_dir or checkpoint):
+        raise click.UsageError("name a variant (see `ganzoo list`), use --all, or score a --run / --checkpoint")
+    if (run_dir or checkpoint) and len(names) > 1:
+        raise click.UsageError("--run / --checkpoint score one run; name at most one variant")
+    results = []
+    for name in names or (None,):
+        config = BenchConfig(variant=name, dataset=dataset, data_dir=data_dir, steps=steps, seed=seed,
+                             device=device, num_samples=num_samples, extractors=tuple(extractors),
+                             run=run_dir, checkpoint=checkpoint,
+                             out=out if len(names) <= 1 else (os.path.join(out, name) if out else None))
+        events, state = _progress_events(quiet)
+
+        def log(message: str, state: dict = state) -> None:
+            if "bar" in state:
+                state.pop("bar").close()
+            if not quiet:
+                click.echo(message, err=True)
+
+        result = run_bench(config, registry=registry, events=events, log=log)
+        if "bar" in state:
+            state.pop("bar").close()
+        results.append(result)
+        click.echo(result.summary())
+        click.echo(f"report: {result.report_md}")
+    if len(results) > 1:
+        table = compare(results, Path(out or "bench-runs"))
+        click.echo(f"comparison: {table}")
+
+
+@cli.command()
+@click.argument("a", type=click.Path())
+@click.argument("b", type=click.Path())
+@click.option("--extractor", default="inception", show_default=True)
+@click.option("--num-samples", type=int, default=10000, show_default=True,
+              help="Images drawn from a folder or generated from a run.")
+@click.option("--save-stats", type=click.Path(), help="Also save A's statistics to this .npz (pytorch-fid style).")
+@click.option("--device", default="auto", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def fid(a, b, extractor, num_samples, save_stats, device, as_json) -> None:
+    """FID (and KID, precision/recall where features allow) between A and B.
+
+    A and B are each a folder of images, an .npz of statistics (mu, sigma) or a run directory.
+    """
+    from ganzoo.metrics.sources import compare as compare_sources
+
+    if num_samples <= 0:
+        raise GanzooError(f"--num-samples must be a positive integer, got {num_samples}")
+    result = compare_sources(a, b, extractor_name=extractor, num_samples=num_samples, registry=_registry(),
+                             device=device, save_stats=save_stats)
+    if as_json:
+        click.echo(json.dumps(result, indent=2, default=str))
+        return
+    for key, value in result.items():
+        click.echo(f"{key}: {value:.6g}" if isinstance(value, float) else f"{key}: {value}")
+
+
 def main() -> None:
     """Console entry point: one-line errors and a non-zero exit for every failure unless --debug."""
     debug = "--debug" in sys.argv[1:]

@@ -24,7 +24,7 @@ def _plan(image_size: int) -> tuple[int, int]:
             size, n = size * 2, n + 1
         if size == image_size and n >= 2:
             return base, n
-    raise ganzoo.ConfigError(f"DCGAN needs an image size of 4 or 7 times a power of two (e.g. 32, 64), got {image_size}")
+    raise ganzoo.ConfigError(f"DCGAN needs an image size of 4 or 7 times a power of two (32, 64), got {image_size}")
 
 
 class DCGANGenerator(ganzoo.Generator):

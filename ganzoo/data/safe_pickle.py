@@ -14,6 +14,7 @@ import numpy as np
 
 from ganzoo.errors import DataError
 
+
 def _reconstruct():
     # numpy 2 moved numpy.core to numpy._core; look the function up where this numpy keeps it
     try:

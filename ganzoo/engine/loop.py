@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import math
 import random
@@ -203,7 +202,7 @@ class Trainer:
     def restore_latest(self) -> int:
         """Load the newest checkpoint that verifies; a corrupt one is skipped (and left in place)."""
         problems = []
-        for step, path in reversed(self.run_dir.list_checkpoints()):
+        for _, path in reversed(self.run_dir.list_checkpoints()):
             try:
                 tensors, meta = ckpt.load_tensors(path)
                 if meta.get("variant") != self.spec.name:
