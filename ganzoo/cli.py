@@ -232,6 +232,7 @@ def sample(source: str, num: int, output: str, seed: int, device: str) -> None:
 @click.option("--dataset", help="Dataset to train on and score against (default: the variant's).")
 @click.option("--data-dir", type=click.Path())
 @click.option("--steps", type=int, help="Training steps (default: the variant's).")
+@click.option("--batch-size", type=int, help="Training batch size (default: the variant's).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True)
 @click.option("--num-samples", type=int, help="Generated and real samples per score (default: 2100 for images).")
@@ -240,8 +241,8 @@ def sample(source: str, num: int, output: str, seed: int, device: str) -> None:
 @click.option("--checkpoint", type=click.Path(), help="Score this checkpoint file instead of training.")
 @click.option("--out", type=click.Path(), help="Report directory (default: bench-runs/NAME-DATASET-sSEED).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
-def bench(names, all_, dataset, data_dir, steps, seed, device, num_samples, extractors, run_dir, checkpoint, out,
-          quiet) -> None:
+def bench(names, all_, dataset, data_dir, steps, batch_size, seed, device, num_samples, extractors, run_dir,
+          checkpoint, out, quiet) -> None:
     """Train (or load) variants, sample them and score them; writes metrics.json and report.md / .html."""
     from ganzoo.bench import BenchConfig, compare, run_bench
 
@@ -254,8 +255,8 @@ def bench(names, all_, dataset, data_dir, steps, seed, device, num_samples, extr
         raise click.UsageError("--run / --checkpoint score one run; name at most one variant")
     results = []
     for name in names or (None,):
-        config = BenchConfig(variant=name, dataset=dataset, data_dir=data_dir, steps=steps, seed=seed,
-                             device=device, num_samples=num_samples, extractors=tuple(extractors),
+        config = BenchConfig(variant=name, dataset=dataset, data_dir=data_dir, steps=steps, batch_size=batch_size,
+                             seed=seed, device=device, num_samples=num_samples, extractors=tuple(extractors),
                              run=run_dir, checkpoint=checkpoint,
                              out=out if len(names) <= 1 else (os.path.join(out, name) if out else None))
         events, state = _progress_events(quiet)

@@ -1,0 +1,206 @@
+"""Benchmark reports: ``metrics.json``, ``report.md`` and a self-contained ``report.html``."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from ganzoo.engine.checkpoint import atomic_write
+
+_SHOWN = (("fid", "FID", "lower"), ("kid_mean", "KID", "lower"), ("precision", "precision", "higher"),
+          ("recall", "recall", "higher"), ("is_mean", "IS", "higher"), ("modes_covered", "modes covered", "higher"),
+          ("mode_kl", "mode KL", "lower"))
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.3e}"
+    return str(value)
+
+
+def find_anchor(variant: str, dataset: str, num_samples: int, start: Path | None = None) -> dict[str, Any] | None:
+    """The hand-written reference run recorded by ``benchmarks/anchor_dcgan.py``, if this checkout has one for
+    the same variant family, dataset and sample count."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        path = folder / "benchmarks" / "results" / "anchor_dcgan.json"
+        if path.is_file():
+            try:
+                anchor = json.loads(path.read_text())
+            except (OSError, json.JSONDecodeError):
+                return None
+            if anchor.get("dataset") == dataset and anchor.get("num_samples") == num_samples and variant == "dcgan":
+                return anchor
+            return None
+    return None
+
+
+def _score_rows(metrics: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for extractor, block in metrics.get("scores", {}).items():
+        for key, label, better in _SHOWN:
+            final = block["final"].get(key)
+            if final is None and block["floor"].get(key) is None:
+                continue
+            rows.append([extractor, f"{label} ({better} is better)", _fmt(final), _fmt(block["step0"].get(key)),
+                         _fmt(block["floor"].get(key))])
+    return rows
+
+
+def _toy_rows(metrics: dict[str, Any]) -> list[list[str]]:
+    toy = metrics.get("toy")
+    if not toy:
+        return []
+    return [["dataset metric", key, _fmt(value), _fmt(toy["step0"].get(key)), _fmt(toy["floor"].get(key))]
+            for key, value in toy["final"].items()]
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _anchor_line(metrics: dict[str, Any]) -> str:
+    anchor = metrics.get("anchor")
+    if not anchor:
+        return ("No anchor recorded for this variant, dataset and sample count "
+                "(see `benchmarks/anchor_dcgan.py` and docs/benchmarks.md).")
+    ours = metrics["scores"].get("inception", {}).get("final", {}).get("fid")
+    theirs = anchor.get("inception_fid")
+    if ours is None or theirs is None:
+        return "Anchor recorded, but no Inception FID to compare."
+    verdict = "better than" if ours < theirs else "behind"
+    return (f"Anchor (plain hand-written DCGAN, same FID code, N={anchor['num_samples']}, "
+            f"{anchor.get('train_seconds', 0):.0f} s of training): Inception FID {theirs:.2f}. "
+            f"This run: {ours:.2f}, {verdict} the anchor by {abs(ours - theirs):.2f} "
+            f"({100 * (ours - theirs) / theirs:+.1f}%).")
+
+
+def _markdown(metrics: dict[str, Any], images: dict[str, str]) -> str:
+    m = metrics
+    header = ["extractor", "metric", f"step {m['train']['steps']}", "step 0 (untrained)",
+              f"real train vs test (floor, N={m['num_samples']})"]
+    rows = _score_rows(m) + _toy_rows(m)
+    timings = " | ".join(f"{k} {v:.1f} s" for k, v in m["timings_s"].items())
+    machine = m["machine"]
+    cfg = m["train"]["config"]
+    parts = [
+        f"# ganzoo bench: {m['variant']} on {m['dataset']}",
+        "",
+        f"Trained {m['train']['steps']} generator steps (batch {cfg['batch_size']}, seed {cfg['seed']}, "
+        f"loss {cfg['loss']}); scored on N={m['num_samples']} generated samples (noise seed {m['sample_seed']}) "
+        "against the held-out test split. FID and KID are biased by N: compare only at equal N, and read each "
+        "score against the floor (two real samples of the same size) and the untrained network.",
+        "",
+        _md_table(header, rows) if rows else "_No metric applies to this dataset._",
+        "",
+        _anchor_line(m) if m["scores"] else "",
+        "",
+        f"![samples]({images['samples']})  ![untrained]({images['samples_step0']})",
+        "",
+    ]
+    if "losses" in images:
+        parts += [f"![losses]({images['losses']})", ""]
+    parts += [
+        f"**Timings:** {timings}",
+        "",
+        f"**Machine:** {machine['processor']}, {machine['cpu_count']} CPUs, {machine['torch_threads']} torch "
+        f"threads, device {machine['device']}, torch {machine['torch']}, ganzoo {machine['ganzoo']}, "
+        f"{machine['platform']}",
+        "",
+        f"**Run directory:** `{m['run']}`; every number above is in `metrics.json`.",
+        "",
+    ]
+    skipped = {f"{ext}/{k}": v for ext, block in m.get("scores", {}).items()
+               for k, v in block["final"].get("skipped", {}).items()}
+    if skipped:
+        parts += ["**Not computed:**", ""] + [f"- {k}: {v}" for k, v in sorted(skipped.items())] + [""]
+    return "\n".join(parts)
+
+
+def _html(markdown_text: str, metrics: dict[str, Any], out: Path, images: dict[str, str]) -> str:
+    """A small self-contained HTML page (images inlined) with the same content as the markdown report."""
+    def img(name: str) -> str:
+        data = base64.b64encode((out / images[name]).read_bytes()).decode()
+        return f'<img alt="{name}" src="data:image/png;base64,{data}">'
+
+    rows = _score_rows(metrics) + _toy_rows(metrics)
+    head = ["extractor", "metric", f"step {metrics['train']['steps']}", "step 0", "floor (real vs real)"]
+    table = "<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>" + "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows) + "</table>"
+    paragraphs = [html.escape(line) for line in markdown_text.splitlines()
+                  if line and not line.startswith(("|", "![", "#"))]
+    pictures = " ".join(img(k) for k in images)
+    return ("<!doctype html><meta charset='utf-8'><title>ganzoo bench</title>"
+            "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}"
+            "td,th{border:1px solid #ccc;padding:.2em .6em;text-align:right}img{max-width:100%}</style>"
+            f"<h1>{html.escape(markdown_text.splitlines()[0].lstrip('# '))}</h1>"
+            + "".join(f"<p>{p}</p>" for p in paragraphs[:1]) + table
+            + "".join(f"<p>{p}</p>" for p in paragraphs[1:]) + f"<p>{pictures}</p>")
+
+
+def write_report(out: Path, metrics: dict[str, Any], losses_png: Path | None) -> None:
+    """Write metrics.json, report.md and report.html into ``out`` (images alongside)."""
+    out = Path(out)
+    images = {"samples": "samples.png", "samples_step0": "samples_step0.png"}
+    if losses_png is not None:
+        shutil.copyfile(losses_png, out / "losses.png")
+        images["losses"] = "losses.png"
+    metrics["anchor"] = find_anchor(metrics["variant"], metrics["dataset"], metrics["num_samples"])
+    atomic_write(out / "metrics.json",
+                 lambda tmp: Path(tmp).write_text(json.dumps(metrics, indent=2, default=str)))
+    text = _markdown(metrics, images)
+    atomic_write(out / "report.md", lambda tmp: Path(tmp).write_text(text))
+    page = _html(text, metrics, out, images)
+    atomic_write(out / "report.html", lambda tmp: Path(tmp).write_text(page))
+
+
+def write_comparison(results: list[Any], out: Path) -> Path:
+    """``comparison.md`` and ``comparison.png`` across benchmark results."""
+    out.mkdir(parents=True, exist_ok=True)
+    header = ["variant", "dataset", "steps", "N"]
+    keys: list[tuple[str, str]] = []
+    for r in results:
+        for ext, block in r.metrics.get("scores", {}).items():
+            for key, _, _ in _SHOWN:
+                if block["final"].get(key) is not None and (ext, key) not in keys:
+                    keys.append((ext, key))
+        for key in r.metrics.get("toy", {}).get("final", {}):
+            if ("toy", key) not in keys:
+                keys.append(("toy", key))
+    header += [f"{ext} {key}" for ext, key in keys] + ["train s"]
+    rows = []
+    for r in results:
+        m = r.metrics
+        row = [m["variant"], m["dataset"], str(m["train"]["steps"]), str(m["num_samples"])]
+        for ext, key in keys:
+            block = m.get("toy", {}) if ext == "toy" else m.get("scores", {}).get(ext, {})
+            row.append(_fmt(block.get("final", {}).get(key)))
+        row.append(_fmt(m["timings_s"].get("training")))
+        rows.append(row)
+    path = out / "comparison.md"
+    atomic_write(path, lambda tmp: Path(tmp).write_text("# ganzoo bench comparison\n\n" + _md_table(header, rows)
+                                                         + "\n"))
+    if keys:
+        from ganzoo.plots import _pyplot
+
+        plt = _pyplot()
+        ext, key = keys[0]
+        values = []
+        for r in results:
+            block = r.metrics.get("toy", {}) if ext == "toy" else r.metrics.get("scores", {}).get(ext, {})
+            values.append(float(block.get("final", {}).get(key) or 0.0))
+        fig, ax = plt.subplots(figsize=(6, 3), dpi=100)
+        ax.bar([r.metrics["variant"] for r in results], values)
+        ax.set_ylabel(f"{ext} {key}")
+        fig.tight_layout()
+        atomic_write(out / "comparison.png", lambda tmp: fig.savefig(tmp, format="png"))
+        plt.close(fig)
+    return path

@@ -1,0 +1,35 @@
+"""Helpers shared by tests (importable as ``helpers`` because pytest puts tests/ on sys.path)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+from PIL import Image
+
+
+def make_image_folder(folder: Path, n: int = 40, size: int = 28, channels: int = 1, seed: int = 0) -> Path:
+    """``n`` random-blob PNGs of ``size`` px: enough structure for a few training steps."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    yy, xx = np.mgrid[:size, :size]
+    for i in range(n):
+        cy, cx = rng.uniform(size * 0.3, size * 0.7, 2)
+        blob = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * (size / 6) ** 2))
+        pixels = (255 * blob).astype(np.uint8)
+        if channels == 3:
+            pixels = np.stack([pixels, pixels[::-1], pixels[:, ::-1]], axis=-1)
+        Image.fromarray(pixels).save(folder / f"img_{i:04d}.png")
+    return folder
+
+
+def registry_with(*modules: ModuleType):
+    """A fresh registry: every installed plugin plus ``modules`` registered as extra plugins."""
+    from ganzoo.plugins import Plugins
+
+    plugins = Plugins()
+    plugins.load_entry_points()
+    for module in modules:
+        plugins.add(module, module.__name__)
+    return plugins.build_registry()
