@@ -33,3 +33,18 @@ def registry_with(*modules: ModuleType):
     for module in modules:
         plugins.add(module, module.__name__)
     return plugins.build_registry()
+
+
+def make_distribution(site: Path, name: str, version: str, entry_points: dict[str, str],
+                      modules: dict[str, str]) -> Path:
+    """A minimal installed distribution in ``site`` (put it on PYTHONPATH): modules plus a ``*.dist-info``
+    whose ``entry_points.txt`` registers ``entry_points`` in the ``ganzoo`` group. No pip needed."""
+    site.mkdir(parents=True, exist_ok=True)
+    for module, source in modules.items():
+        (site / f"{module}.py").write_text(source)
+    info = site / f"{name.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(exist_ok=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    lines = "".join(f"{ep} = {target}\n" for ep, target in entry_points.items())
+    (info / "entry_points.txt").write_text(f"[ganzoo]\n{lines}")
+    return site
