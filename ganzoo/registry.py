@@ -153,6 +153,7 @@ class ExtractorSpec:
     feature_dim: int
     num_classes: int = 0  # > 0 when the extractor also gives class logits (Inception Score, mode coverage)
     datasets: tuple[str, ...] = ()  # datasets it is meaningful for (e.g. ("mnist",)); empty: any image dataset
+    version: str = ""  # bump when weights or preprocessing change: cached reference statistics are keyed on it
 
     def __post_init__(self) -> None:
         _check_name(self.name, "extractor")
