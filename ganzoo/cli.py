@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -126,6 +127,7 @@ def _progress_events(quiet: bool):
 
     def on_start(first: int, last: int) -> None:
         state["bar"] = tqdm(total=last, initial=first, unit="step", disable=quiet, dynamic_ncols=True)
+        state["first"] = first
 
     def on_step(stats) -> None:
         bar = state["bar"]
@@ -133,7 +135,41 @@ def _progress_events(quiet: bool):
                         refresh=False)
         bar.update(1)
 
-    return Events(on_start=on_start, on_step=on_step), state
+    def on_warning(message: str) -> None:
+        click.echo(f"warning: {_one_line(message)}", err=True)
+
+    return Events(on_start=on_start, on_step=on_step, on_warning=on_warning), state
+
+
+# options a run keeps for its whole life: with --resume they come from its config.json
+_RESUME_OPTIONS = {"steps", "device", "quiet", "resume"}
+
+
+def _check_resume_options(ctx: click.Context, resume: str) -> None:
+    """With --resume, options may repeat the run's config.json but not change it (except --steps, --device)."""
+    from click.core import ParameterSource
+
+    from ganzoo.engine import TrainConfig, find_run
+
+    stored = TrainConfig.from_file(find_run(Path(resume)).config)
+    changed = []
+    for param in ctx.command.params:
+        if param.name in _RESUME_OPTIONS or ctx.get_parameter_source(param.name) not in (
+                ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
+            continue
+        value = ctx.params[param.name]
+        if param.name == "out":
+            if Path(value).resolve() != Path(resume).resolve():
+                changed.append(param)
+        elif getattr(stored, {"compile_": "compile"}.get(param.name, param.name), object()) != value:
+            changed.append(param)
+    if any(p.name == "variant" for p in changed):
+        raise GanzooError(f"{resume} is a {stored.variant!r} run, not {ctx.params['variant']!r}; "
+                          "drop VARIANT to resume it")
+    if changed:
+        names = ", ".join(p.opts[0] for p in changed)
+        raise click.UsageError(f"{names} cannot be changed when resuming: the run keeps its config.json "
+                               "(only --steps and --device may change with --resume)")
 
 
 @cli.command()
@@ -160,12 +196,15 @@ def _progress_events(quiet: bool):
 @click.option("--out", type=click.Path(), help="Run directory (default: runs/VARIANT-TIMESTAMP).")
 @click.option("--resume", type=click.Path(), help="Continue the run in this directory from its last checkpoint.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def train(variant, dataset, data_dir, steps, batch_size, image_size, channels, z_dim, n_critic, loss, lr_g, lr_d,
-          ema_decay, seed, device, amp, compile_, sample_every, checkpoint_every, keep_checkpoints, out, resume,
+@click.pass_context
+def train(ctx, variant, dataset, data_dir, steps, batch_size, image_size, channels, z_dim, n_critic, loss, lr_g,
+          lr_d, ema_decay, seed, device, amp, compile_, sample_every, checkpoint_every, keep_checkpoints, out, resume,
           quiet) -> None:
     """Train VARIANT (or continue a run with --resume RUN_DIR)."""
     import ganzoo
 
+    if resume:
+        _check_resume_options(ctx, resume)
     registry = _registry()
     events, state = _progress_events(quiet)
     started = time.perf_counter()
@@ -188,6 +227,9 @@ def train(variant, dataset, data_dir, steps, batch_size, image_size, channels, z
         if "bar" in state:
             state["bar"].close()
     grids = sorted(run.samples.glob("*.png"))
+    if resume and state.get("first") is not None and state["first"] >= state["bar"].total:
+        click.echo(f"{run.root} has already reached step {state['first']}; pass --steps N to train longer")
+        return
     click.echo(f"trained in {time.perf_counter() - started:.0f} s -> {run.root}")
     if grids:
         click.echo(f"samples: {grids[-1]}")
@@ -207,10 +249,19 @@ def sample(source: str, num: int, output: str, seed: int, device: str) -> None:
 
     if num <= 0:
         raise GanzooError(f"-n must be a positive integer, got {num}")
+    out = Path(output)
+    per_file = output.endswith(("/", os.sep)) or out.is_dir()
+    if per_file:
+        if out.exists() and not out.is_dir():
+            raise GanzooError(f"output {output!r} exists and is not a directory")
+    else:
+        if out.suffix.lower() != ".png":
+            raise GanzooError(f"output {output!r} must end in .png (a grid) or / (a directory)")
+        if not out.parent.is_dir():
+            raise GanzooError(f"output directory {out.parent} does not exist")
     run = ganzoo.load(source, device=device, registry=_registry())
     x = ganzoo.sample(run, num, seed=seed)
-    out = Path(output)
-    if output.endswith(("/", os.sep)) or out.is_dir():
+    if per_file:
         if len(x.shape) != 4:
             raise GanzooError("one-file-per-sample output is for image variants; use a .png path")
         out.mkdir(parents=True, exist_ok=True)
@@ -218,10 +269,6 @@ def sample(source: str, num: int, output: str, seed: int, device: str) -> None:
             save_grid(x[i:i + 1], out / f"sample_{i:06d}.png", nrow=1)
         click.echo(f"wrote {len(x)} images to {out}")
         return
-    if out.suffix.lower() != ".png":
-        raise GanzooError(f"output {output!r} must end in .png (a grid) or / (a directory)")
-    if out.parent and not out.parent.exists():
-        raise GanzooError(f"output directory {out.parent} does not exist")
     save_samples(x, out, kind="image" if x.dim() == 4 else "points")
     click.echo(f"wrote {out} ({num} samples from {run.spec.name} step {run.step}, seed {seed})")
 
@@ -301,33 +348,68 @@ def fid(a, b, extractor, num_samples, save_stats, device, as_json) -> None:
     if as_json:
         click.echo(json.dumps(result, indent=2, default=str))
         return
-    for key, value in result.items():
-        click.echo(f"{key}: {value:.6g}" if isinstance(value, float) else f"{key}: {value}")
+    sources = result.get("sources", {})
+    click.echo(f"A: {sources.get('a', {}).get('path')} ({sources.get('a', {}).get('kind')}, n={result['num_real']})")
+    click.echo(f"B: {sources.get('b', {}).get('path')} ({sources.get('b', {}).get('kind')}, n={result['num_fake']})")
+    click.echo(f"extractor: {extractor} ({result['feature_dim']}-d)")
+    for key in ("fid", "kid_mean", "kid_std", "precision", "recall", "is_mean", "is_std"):
+        value = result.get(key)
+        if value is not None:
+            click.echo(f"{key}: {value:.6g}")
+        elif key in result.get("skipped", {}) and key in ("kid_mean", "precision"):
+            click.echo(f"{key}: n/a ({result['skipped'][key]})")
+    if result.get("saved_stats"):
+        click.echo(f"saved A's statistics to {result['saved_stats']}")
 
 
-def main() -> None:
+def _one_line(message: object) -> str:
+    """Messages from deep inside (PIL, safetensors, torch) may span lines; the CLI prints one."""
+    return " ".join(str(message).split()) or "unknown error"
+
+
+def main(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors and a non-zero exit for every failure unless --debug."""
-    debug = "--debug" in sys.argv[1:]
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
     try:
-        cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+        cli.main(args=args, prog_name="ganzoo", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        exc.show()  # bare `ganzoo` or `ganzoo COMMAND`: the help text is the answer
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort as exc:  # click turns Ctrl-C into Abort (after ending the ^C line)
+        interrupted = isinstance(exc.__cause__, KeyboardInterrupt)
+        click.echo("interrupted; the last checkpoint is kept" if interrupted else "aborted", err=True)
         sys.exit(130)
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx is not None else "ganzoo"
+        click.echo(f"error: {_one_line(exc.format_message())} (see `{command} --help`)", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"error: {_one_line(exc.format_message())}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("interrupted; the last checkpoint is kept", err=True)
         sys.exit(130)
+    except BrokenPipeError:  # `ganzoo list | head`: the reader left; say nothing
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - stops the interpreter's flush at exit failing
+        sys.exit(141)
     except GanzooError as exc:
         if debug:
             raise
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {_one_line(exc)}", err=True)
+        sys.exit(2)
+    except OSError as exc:  # the environment, not a bug: a full disk, a read-only folder, a missing permission
+        if debug:
+            raise
+        where = f": {exc.filename}" if exc.filename else ""
+        click.echo(f"error: {_one_line(exc.strerror or exc)}{where}", err=True)
         sys.exit(2)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: never a bare traceback
         if debug:
             raise
-        click.echo(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", err=True)
+        click.echo(f"internal error: {type(exc).__name__}: {_one_line(exc)} (rerun with --debug for the traceback)",
+                   err=True)
         sys.exit(1)

