@@ -100,9 +100,11 @@ def info(name: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def plugins(as_json: bool) -> None:
     """List discovered plugins: distribution, version, what each registered, and load errors."""
-    from ganzoo.plugins import get_plugins
+    from ganzoo.plugins import PluginLoadWarning, get_plugins
 
-    _registry()
+    with warnings.catch_warnings():  # a broken or clashing plugin is what this command is for: show, don't fail
+        warnings.simplefilter("ignore", PluginLoadWarning)
+        get_plugins().build_registry(strict=False)
     infos = list(get_plugins().infos.values())
     if as_json:
         click.echo(json.dumps([{**i.__dict__, "builtin": i.builtin} for i in infos], indent=2))

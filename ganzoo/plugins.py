@@ -122,11 +122,13 @@ class Plugins:
             self.add(plugin, ep.name, dist_name, version)
         self.manager.check_pending()
 
-    def build_registry(self) -> Registry:
+    def build_registry(self, strict: bool = True) -> Registry:
         """Call every registration hook, one plugin at a time, and collect what they register.
 
         A plugin whose hook raises or registers a malformed spec is skipped as a whole (nothing it registered is
-        kept). Two plugins registering the same name raise :class:`PluginError`.
+        kept). Two plugins registering the same name raise :class:`PluginError` naming both; with
+        ``strict=False`` (for ``ganzoo plugins``, to diagnose it) the later plugin's spec is dropped and the
+        conflict recorded as that plugin's error instead.
         """
         registry = Registry()
         for name, info in self.infos.items():
@@ -142,7 +144,17 @@ class Plugins:
                 info.error = f"{type(exc).__name__}: {exc}"
                 continue
             for spec in staged:
-                registry.add(spec, name)
+                try:
+                    registry.add(spec, name)
+                except PluginError as exc:
+                    if getattr(exc, "plugins", None) is None:
+                        raise
+                    # suggest disabling the third-party plugin rather than a built-in
+                    culprit = next((p for p in reversed(exc.plugins) if not self.infos[p].builtin), exc.plugins[1])
+                    message = f"{exc}; disable one with GANZOO_DISABLE_PLUGINS={culprit}"
+                    if strict:
+                        raise PluginError(message) from None
+                    info.error = message
         for plugin_name, kinds in registry.by_plugin().items():
             self.infos[plugin_name].registered = kinds
         for name, info in self.infos.items():

@@ -196,11 +196,10 @@ class Registry:
             raise PluginError(f"plugin {plugin!r} registered {type(spec).__name__}, not a ganzoo spec")
         table = self._items[kind]
         if spec.name in table:
-            first = table[spec.name].plugin
-            raise PluginError(
-                f"{kind} {spec.name!r} is registered by two plugins, {first!r} and {plugin!r}; "
-                f"disable one with GANZOO_DISABLE_PLUGINS={plugin}"
-            )
+            error = PluginError(f"{kind} {spec.name!r} is registered by two plugins, {table[spec.name].plugin!r} "
+                                f"and {plugin!r}")
+            error.plugins = (table[spec.name].plugin, plugin)
+            raise error
         table[spec.name] = Registered(spec, plugin)
 
     def names(self, kind: str, pattern: str = "*") -> list[str]:

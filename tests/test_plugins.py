@@ -104,7 +104,14 @@ def test_duplicate_name_is_an_error_naming_both_plugins(tmp_path: Path):
     assert result.returncode == 2
     assert result.stderr.startswith("error: variant 'dcgan' is registered by two plugins")
     assert "'dcgan'" in result.stderr and "'clash'" in result.stderr
+    assert "GANZOO_DISABLE_PLUGINS=clash" in result.stderr  # the third-party one, not the built-in
     assert "Traceback" not in result.stderr
+
+    diagnosis = _run(["plugins", "--json"], site)  # still works, to show what clashes
+    assert diagnosis.returncode == 0, diagnosis.stderr
+    infos = {p["name"]: p for p in json.loads(diagnosis.stdout)}
+    assert "registered by two plugins" in infos["clash"]["error"]
+    assert infos["dcgan"]["registered"] == {"variant": ["dcgan"]}
 
 
 def _module(name: str, **hooks) -> ModuleType:

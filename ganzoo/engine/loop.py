@@ -144,7 +144,7 @@ class Trainer:
         cfg, batch = self.config, self.config.batch_size
         started = time.perf_counter()
         self.D.requires_grad_(True)
-        gp_value = None
+        gp = None
         for k in range(cfg.n_critic):
             real = self._real_batch(self.step * cfg.n_critic + k)
             z = torch.randn(batch, cfg.z_dim, device=self.device)
@@ -154,9 +154,9 @@ class Trainer:
                 real_scores, fake_scores = self._d_fwd(real), self._d_fwd(fake)
                 d_loss = self.loss.d_loss(real_scores.float(), fake_scores.float())
             if self.spec.gradient_penalty:
-                gp = gradient_penalty(self._d_fwd, real, fake)
+                # eager D: compiled graphs do not support the double backward the penalty needs
+                gp = gradient_penalty(self.D, real, fake)
                 d_loss = d_loss + self.spec.gradient_penalty * gp
-                gp_value = gp.item()
             self._backward_step(d_loss, self.opt_d)
             if self.spec.weight_clip is not None:
                 with torch.no_grad():
@@ -175,13 +175,15 @@ class Trainer:
             self.ema.update(self.G, self.step)
         self.step += 1
 
-        values = (d_loss.item(), g_loss.item())
-        if not all(math.isfinite(v) for v in values):
+        # one device sync per step for everything that is logged
+        logged = [d_loss.detach(), g_loss.detach(), real_scores.detach().float().mean(),
+                  fake_scores.detach().float().mean()] + ([gp.detach()] if gp is not None else [])
+        values = torch.stack(logged).tolist()
+        if not all(math.isfinite(v) for v in values[:2]):
             raise self._diverged(f"d_loss={values[0]}, g_loss={values[1]}")
         seconds = time.perf_counter() - started
-        return StepStats(self.step, values[0], values[1], real_scores.float().mean().item(),
-                         fake_scores.float().mean().item(), gp_value,
-                         batch * cfg.n_critic / max(seconds, 1e-9), 0.0)
+        return StepStats(self.step, values[0], values[1], values[2], values[3],
+                         values[4] if gp is not None else None, batch * cfg.n_critic / max(seconds, 1e-9), 0.0)
 
     # --- state ----------------------------------------------------------------------------------------------
 
