@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,7 @@ class LoadedRun:
     discriminator: Discriminator
     ema_generator: Generator | None
     checkpoint: Path
+    skipped: list[str] = field(default_factory=list)  # newer checkpoints that failed verification, and why
 
     @property
     def sampler(self) -> Generator:
@@ -98,7 +99,7 @@ def load(path: str | Path, device: str = "cpu", registry: Registry | None = None
         for net in (g, d, ema):
             if net is not None:
                 net.to(target).eval()
-        return LoadedRun(spec, config, int(meta["step"]), g, d, ema, candidate)
+        return LoadedRun(spec, config, int(meta["step"]), g, d, ema, candidate, problems)
     raise CheckpointError(f"no loadable checkpoint in {run.root}: {'; '.join(problems)}")
 
 

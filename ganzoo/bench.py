@@ -197,6 +197,8 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
             run_dir = _train_or_reuse(config, registry, out, events, log)
 
     loaded = ganzoo.load(source or run_dir, device=str(device), registry=registry)
+    for problem in loaded.skipped:
+        log(f"warning: skipped checkpoint {problem}")
     train_cfg = loaded.config
     spec = loaded.spec
     dataset_base, _ = parse_dataset_name(train_cfg.dataset)

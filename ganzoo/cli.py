@@ -262,6 +262,8 @@ def sample(source: str, num: int, output: str, seed: int, device: str) -> None:
         if not out.parent.is_dir():
             raise GanzooError(f"output directory {out.parent} does not exist")
     run = ganzoo.load(source, device=device, registry=_registry())
+    for problem in run.skipped:
+        click.echo(f"warning: skipped checkpoint {problem}", err=True)
     x = ganzoo.sample(run, num, seed=seed)
     if per_file:
         if len(x.shape) != 4:

@@ -4,6 +4,10 @@ Adversarial Networks", https://arxiv.org/abs/1511.06434.
 Transposed convolutions up / strided convolutions down, batch norm everywhere except G's output and D's input,
 ReLU in G, LeakyReLU(0.2) in D, weights from N(0, 0.02), Adam 2e-4 with betas (0.5, 0.999). Image sizes are
 ``base * 2**k`` with base 4 (32, 64, 128) or 7 (28); every stride-2 layer doubles / halves the resolution.
+
+The paper gives widths only for 64x64 (1024 channels at 4x4, i.e. ngf = 128); ganzoo's default ``width`` is 64
+from 64 px up (pytorch/examples' ngf = ndf = 64) and 32 below, which is plenty for 28-32 px digits and makes a
+CPU training step about 2.5x cheaper.
 """
 
 from __future__ import annotations
@@ -14,6 +18,11 @@ from torch import nn
 import ganzoo
 
 IMAGE_SIZES = (28, 32, 64, 128)
+
+
+def default_width(image_size: int) -> int:
+    """Channels of the widest-resolution hidden layer when the caller gives none."""
+    return 32 if image_size <= 32 else 64
 
 
 def _plan(image_size: int) -> tuple[int, int]:
@@ -30,10 +39,11 @@ def _plan(image_size: int) -> tuple[int, int]:
 class DCGANGenerator(ganzoo.Generator):
     """z (B, z_dim) -> (B, C, S, S) in [-1, 1]; ``width`` is the channel count of the last hidden layer (ngf)."""
 
-    def __init__(self, z_dim: int = 100, data_shape: tuple[int, ...] = (1, 32, 32), width: int = 64) -> None:
+    def __init__(self, z_dim: int = 100, data_shape: tuple[int, ...] = (1, 32, 32), width: int | None = None) -> None:
         super().__init__(z_dim, data_shape)
         channels, size = self.data_shape[0], self.data_shape[1]
         base, n_up = _plan(size)
+        width = width or default_width(size)
         hidden = width * 2 ** (n_up - 1)
         layers: list[nn.Module] = [  # (B, z_dim, 1, 1) -> (B, hidden, base, base)
             nn.ConvTranspose2d(z_dim, hidden, base, 1, 0, bias=False), nn.BatchNorm2d(hidden), nn.ReLU(True)]
@@ -52,10 +62,11 @@ class DCGANGenerator(ganzoo.Generator):
 class DCGANDiscriminator(ganzoo.Discriminator):
     """(B, C, S, S) -> one logit per sample (B,); ``width`` is the channel count of the first layer (ndf)."""
 
-    def __init__(self, data_shape: tuple[int, ...] = (1, 32, 32), width: int = 64) -> None:
+    def __init__(self, data_shape: tuple[int, ...] = (1, 32, 32), width: int | None = None) -> None:
         super().__init__(data_shape)
         channels, size = self.data_shape[0], self.data_shape[1]
         base, n_down = _plan(size)
+        width = width or default_width(size)
         hidden = width
         layers: list[nn.Module] = [  # no batch norm on the input layer
             nn.Conv2d(channels, hidden, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
@@ -81,10 +92,10 @@ def ganzoo_register_variants(register):
         discriminator=DCGANDiscriminator,
         loss="non_saturating",
         defaults=ganzoo.TrainDefaults(
-            steps=2000, batch_size=64, z_dim=100,
+            steps=1200, batch_size=64, z_dim=100,
             g_optimizer=ganzoo.OptimizerSpec("adam", 2e-4, (0.5, 0.999)),
             d_optimizer=ganzoo.OptimizerSpec("adam", 2e-4, (0.5, 0.999)),
-            ema_decay=0.999,
+            ema_decay=0.995,  # a ~200-step window: short CPU budgets must not average in the early weights
         ),
         image_sizes=IMAGE_SIZES,
         channels=(1, 3),
