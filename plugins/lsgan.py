@@ -1,1 +1,34 @@
-"""Placeholder: filled in by the variants work."""
+"""LSGAN: Mao et al. 2017, "Least Squares Generative Adversarial Networks", https://arxiv.org/abs/1611.04076.
+
+The discriminator's sigmoid cross-entropy is replaced by a least-squares loss with the 0-1 coding (a=0 for fake,
+b=1 for real, c=1 for what G wants D to say, one of the paper's two settings), which penalises samples that lie far
+on the correct side of the decision boundary and so keeps G's gradients alive where the sigmoid would saturate.
+The networks are DCGAN's (the paper's own architectures are DCGAN-style too), trained with DCGAN's Adam setting,
+lr 2e-4 and beta1 0.5, which the paper follows for beta1.
+"""
+
+from __future__ import annotations
+
+from ganzoo_plugins.dcgan import IMAGE_SIZES, DCGANDiscriminator, DCGANGenerator
+
+import ganzoo
+
+
+@ganzoo.hookimpl
+def ganzoo_register_variants(register):
+    adam = ganzoo.OptimizerSpec("adam", 2e-4, (0.5, 0.999))
+    register(ganzoo.VariantSpec(
+        name="lsgan",
+        summary="Least-squares GAN on the DCGAN networks (Mao et al. 2017)",
+        paper="https://arxiv.org/abs/1611.04076",
+        generator=DCGANGenerator,
+        discriminator=DCGANDiscriminator,  # its raw output is the least-squares score, no sigmoid
+        loss="least_squares",
+        defaults=ganzoo.TrainDefaults(
+            steps=1000, batch_size=64, z_dim=100, n_critic=1,
+            g_optimizer=adam, d_optimizer=adam,
+            ema_decay=0.999,
+        ),
+        image_sizes=IMAGE_SIZES,
+        channels=(1, 3),
+    ))
