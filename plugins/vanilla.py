@@ -7,6 +7,8 @@ paper's practical alternative). Works on images of any registered size and on 2-
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
@@ -53,6 +55,23 @@ class MLPDiscriminator(ganzoo.Discriminator):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x.flatten(1)).squeeze(1)
+
+
+Net = TypeVar("Net", ganzoo.Generator, ganzoo.Discriminator)
+
+
+def image_or_points(image: Callable[..., Net], points: Callable[..., Net]) -> Callable[..., Net]:
+    """A network builder that calls ``points`` for point data (``data_shape`` ``(D,)``) and ``image`` otherwise.
+
+    Lets an image variant also train on the 2-D mixtures with small MLPs, as the WGAN-GP and unrolled-GAN papers'
+    toy experiments do; options such as ``width`` belong to the image networks and are refused for points.
+    """
+    def build(*, data_shape: tuple[int, ...], **options: Any) -> Net:
+        return (points if len(data_shape) == 1 else image)(data_shape=data_shape, **options)
+
+    build.__doc__ = f"{image.__name__} for images, {points.__name__} for point data."
+    build.__name__ = build.__qualname__ = f"{image.__name__}|{points.__name__}"
+    return build
 
 
 @ganzoo.hookimpl

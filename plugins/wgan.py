@@ -7,11 +7,14 @@ RMSprop with lr 5e-5 (momentum-based optimizers were unstable), 5 critic steps p
 
 Not reproduced: the reference code's schedule of 100 critic steps for the first 25 generator steps (and every
 500th); the engine runs a fixed ``n_critic``.
+
+On point data (the 2-D mixtures) both networks are the vanilla GAN's MLPs, clipped and trained the same way.
 """
 
 from __future__ import annotations
 
 from ganzoo_plugins.dcgan import IMAGE_SIZES, DCGANDiscriminator, DCGANGenerator
+from ganzoo_plugins.vanilla import MLPDiscriminator, MLPGenerator, image_or_points
 
 import ganzoo
 
@@ -26,8 +29,8 @@ def ganzoo_register_variants(register):
         name="wgan",
         summary="Wasserstein GAN with weight clipping on a DCGAN critic (Arjovsky et al. 2017)",
         paper="https://arxiv.org/abs/1701.07875",
-        generator=WGANGenerator,
-        discriminator=WGANCritic,
+        generator=image_or_points(WGANGenerator, MLPGenerator),
+        discriminator=image_or_points(WGANCritic, MLPDiscriminator),
         loss="wasserstein",
         weight_clip=0.01,
         defaults=ganzoo.TrainDefaults(
@@ -37,4 +40,5 @@ def ganzoo_register_variants(register):
         ),
         image_sizes=IMAGE_SIZES,
         channels=(1, 3),
+        data_kinds=("image", "points"),
     ))

@@ -5,14 +5,17 @@ random interpolates of real and fake samples (the engine's ``gradient_penalty``)
 the critic must not mix samples: no batch norm. Following the paper's recommendation the critic uses layer
 normalisation (``norm="layer"``, over each sample's (C, H, W)) as the drop-in replacement; ``norm="none"`` gives the
 unnormalised critic of the reference DCGAN-style code. The generator is DCGAN's, batch norm included (the paper
-keeps it). Hyper-parameters are the paper's Algorithm 1: lambda 10, 5 critic steps per generator step, Adam
-lr 1e-4 with betas (0.0, 0.9) (the released code used beta1 0.5).
+keeps it); both networks take DCGAN's default width (32 channels up to 32 px, 64 above). Hyper-parameters are the
+paper's Algorithm 1: lambda 10, 5 critic steps per generator step, Adam lr 1e-4 with betas (0.0, 0.9) (the
+released code used beta1 0.5). On point data both networks are the vanilla GAN's MLPs, as in the paper's toy
+experiments (its critic there has no normalisation either).
 """
 
 from __future__ import annotations
 
 import torch
-from ganzoo_plugins.dcgan import IMAGE_SIZES, DCGANGenerator, _plan
+from ganzoo_plugins.dcgan import IMAGE_SIZES, DCGANGenerator, _plan, default_width
+from ganzoo_plugins.vanilla import MLPDiscriminator, MLPGenerator, image_or_points
 from torch import nn
 
 import ganzoo
@@ -29,11 +32,12 @@ def _norm(kind: str, channels: int) -> nn.Module:
 class WGANGPCritic(ganzoo.Discriminator):
     """(B, C, S, S) -> (B,) critic values; DCGAN's layout with per-sample normalisation instead of batch norm."""
 
-    def __init__(self, data_shape: tuple[int, ...] = (1, 32, 32), width: int = 64, norm: str = "layer") -> None:
+    def __init__(self, data_shape: tuple[int, ...] = (1, 32, 32), width: int | None = None,
+                 norm: str = "layer") -> None:
         super().__init__(data_shape)
         channels, size = self.data_shape[0], self.data_shape[1]
         base, n_down = _plan(size)
-        hidden = width
+        hidden = width or default_width(size)
         layers: list[nn.Module] = [  # (B, C, S, S) -> (B, width, S/2, S/2); no normalisation on the input layer
             nn.Conv2d(channels, hidden, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         for _ in range(n_down - 1):  # each halves the resolution and doubles the channels
@@ -50,7 +54,7 @@ class WGANGPCritic(ganzoo.Discriminator):
 class WGANGPGenerator(DCGANGenerator):
     """DCGAN's generator; also takes the critic's ``norm`` option so ``create("wgan-gp", norm=...)`` builds both."""
 
-    def __init__(self, z_dim: int = 100, data_shape: tuple[int, ...] = (1, 32, 32), width: int = 64,
+    def __init__(self, z_dim: int = 100, data_shape: tuple[int, ...] = (1, 32, 32), width: int | None = None,
                  norm: str = "layer") -> None:
         super().__init__(z_dim, data_shape, width)
 
@@ -62,8 +66,8 @@ def ganzoo_register_variants(register):
         name="wgan-gp",
         summary="Wasserstein GAN with gradient penalty, layer-norm critic (Gulrajani et al. 2017)",
         paper="https://arxiv.org/abs/1704.00028",
-        generator=WGANGPGenerator,
-        discriminator=WGANGPCritic,
+        generator=image_or_points(WGANGPGenerator, MLPGenerator),
+        discriminator=image_or_points(WGANGPCritic, MLPDiscriminator),  # the MLP has no batch norm either
         loss="wasserstein",
         gradient_penalty=10.0,
         defaults=ganzoo.TrainDefaults(
@@ -73,4 +77,5 @@ def ganzoo_register_variants(register):
         ),
         image_sizes=IMAGE_SIZES,
         channels=(1, 3),
+        data_kinds=("image", "points"),
     ))

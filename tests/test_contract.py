@@ -30,7 +30,6 @@ def test_registered_variant_keeps_contract(case: ContractCase, check: str) -> No
     CHECKS[check](case.variant, **case.kwargs())
 
 
-
 IMAGE_CASES = [c for c in CASES if c.data_kind == "image" and c.channels == 1]
 
 
@@ -50,6 +49,7 @@ def test_variant_trains_through_the_api_on_an_image_folder(case: ContractCase, t
     x = ganzoo.sample(loaded, 5, seed=1)
     assert x.shape == (5, 1, case.image_size, case.image_size)
     torch.testing.assert_close(x, ganzoo.sample(loaded, 5, seed=1), rtol=0, atol=0)
+
 
 def test_cases_cover_every_variant_kind_and_channel_count() -> None:
     from ganzoo.plugins import get_registry
