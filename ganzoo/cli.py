@@ -143,8 +143,27 @@ def _progress_events(quiet: bool):
     return Events(on_start=on_start, on_step=on_step, on_warning=on_warning), state
 
 
+def _rank_argv(ctx: click.Context) -> list[str]:
+    """The ``ganzoo train`` command line each rank of ``--nproc`` runs: the options given, less ``--nproc``."""
+    from click.core import ParameterSource
+
+    argv = (["--debug"] if ctx.obj and ctx.obj.get("debug") else []) + ["train"]
+    for param in ctx.command.params:
+        if param.name == "nproc" or ctx.get_parameter_source(param.name) not in (
+                ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
+            continue
+        value = ctx.params[param.name]
+        if isinstance(param, click.Argument):
+            argv.append(str(value))
+        elif getattr(param, "is_flag", False):
+            argv += [param.opts[0]] if value else []
+        else:
+            argv += [param.opts[0], str(value)]
+    return argv
+
+
 # options a run keeps for its whole life: with --resume they come from its config.json
-_RESUME_OPTIONS = {"steps", "device", "quiet", "resume"}
+_RESUME_OPTIONS = {"steps", "device", "quiet", "resume", "nproc"}
 
 
 def _check_resume_options(ctx: click.Context, resume: str) -> None:
@@ -192,6 +211,9 @@ def _check_resume_options(ctx: click.Context, resume: str) -> None:
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option("--amp", type=click.Choice(["off", "bf16", "fp16"]), default="off", show_default=True)
 @click.option("--compile", "compile_", is_flag=True, help="torch.compile both networks.")
+@click.option("--nproc", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Train data-parallel on this many local processes (one per GPU; gloo on CPU). --batch-size "
+                   "stays the global batch. Under torchrun the world comes from torchrun instead.")
 @click.option("--sample-every", type=int, default=500, show_default=True)
 @click.option("--checkpoint-every", type=int, default=500, show_default=True)
 @click.option("--keep-checkpoints", type=int, default=3, show_default=True)
@@ -200,15 +222,27 @@ def _check_resume_options(ctx: click.Context, resume: str) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 def train(ctx, variant, dataset, data_dir, steps, batch_size, image_size, channels, z_dim, n_critic, loss, lr_g,
-          lr_d, ema_decay, seed, device, amp, compile_, sample_every, checkpoint_every, keep_checkpoints, out, resume,
-          quiet) -> None:
+          lr_d, ema_decay, seed, device, amp, compile_, nproc, sample_every, checkpoint_every, keep_checkpoints, out,
+          resume, quiet) -> None:
     """Train VARIANT (or continue a run with --resume RUN_DIR)."""
     import ganzoo
+    from ganzoo.engine.distributed import launch_local, world_from_env
 
     if resume:
         _check_resume_options(ctx, resume)
+    world = world_from_env()
+    if nproc > 1:
+        if world.active:
+            raise click.UsageError("--nproc cannot be combined with torchrun, which already started the processes")
+        registry = _registry()  # the variant and options are checked before any process starts
+        if variant and not resume:
+            registry.variant(variant)
+        argv = _rank_argv(ctx)
+        if out is None and not resume:  # every rank must agree on the default run directory
+            argv += ["--out", os.path.join("runs", f"{variant}-{time.strftime('%Y%m%d-%H%M%S')}")]
+        sys.exit(launch_local(nproc, argv))
     registry = _registry()
-    events, state = _progress_events(quiet)
+    events, state = _progress_events(quiet or not world.is_main)
     started = time.perf_counter()
     try:
         if resume:
@@ -228,6 +262,8 @@ def train(ctx, variant, dataset, data_dir, steps, batch_size, image_size, channe
     finally:
         if "bar" in state:
             state["bar"].close()
+    if not world.is_main:
+        return
     grids = sorted(run.samples.glob("*.png"))
     if resume and state.get("first") is not None and state["first"] >= state["bar"].total:
         click.echo(f"{run.root} has already reached step {state['first']}; pass --steps N to train longer")
@@ -299,7 +335,9 @@ def bench(names, all_, dataset, data_dir, steps, batch_size, seed, device, num_s
 
     registry = _registry()
     if all_:
-        names = tuple(registry.names("variant"))
+        names = tuple(n for n in registry.names("variant") if _fits(registry, n, dataset))
+        if not names:
+            raise GanzooError(f"no registered variant trains on dataset {dataset!r}")
     if not names and not (run_dir or checkpoint):
         raise click.UsageError("name a variant (see `ganzoo list`), use --all, or score a --run / --checkpoint")
     if (run_dir or checkpoint) and len(names) > 1:
@@ -327,6 +365,15 @@ def bench(names, all_, dataset, data_dir, steps, batch_size, seed, device, num_s
     if len(results) > 1:
         table = compare(results, Path(out or "bench-runs"))
         click.echo(f"comparison: {table}")
+
+
+def _fits(registry, variant: str, dataset: str | None) -> bool:
+    """Whether ``variant`` trains on ``dataset`` (its own default dataset when None)."""
+    from ganzoo.data import parse_dataset_name
+
+    if dataset is None:
+        return True
+    return registry.dataset(parse_dataset_name(dataset)[0]).kind in registry.variant(variant).data_kinds
 
 
 @cli.command()
@@ -371,10 +418,17 @@ def _one_line(message: object) -> str:
     return " ".join(str(message).split()) or "unknown error"
 
 
+def _rank_prefix() -> str:
+    """``"rank N: "`` on the ranks other than 0 of a data-parallel run, so their messages can be told apart."""
+    rank, world = os.environ.get("RANK", "0"), os.environ.get("WORLD_SIZE", "1")
+    return f"rank {rank}: " if world not in ("", "1") and rank not in ("", "0") else ""
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors and a non-zero exit for every failure unless --debug."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    who = _rank_prefix()
     try:
         cli.main(args=args, prog_name="ganzoo", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:
@@ -386,10 +440,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except click.UsageError as exc:
         command = exc.ctx.command_path if exc.ctx is not None else "ganzoo"
-        click.echo(f"error: {_one_line(exc.format_message())} (see `{command} --help`)", err=True)
+        click.echo(f"{who}error: {_one_line(exc.format_message())} (see `{command} --help`)", err=True)
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        click.echo(f"error: {_one_line(exc.format_message())}", err=True)
+        click.echo(f"{who}error: {_one_line(exc.format_message())}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
@@ -403,17 +457,17 @@ def main(argv: list[str] | None = None) -> None:
     except GanzooError as exc:
         if debug:
             raise
-        click.echo(f"error: {_one_line(exc)}", err=True)
+        click.echo(f"{who}error: {_one_line(exc)}", err=True)
         sys.exit(2)
     except OSError as exc:  # the environment, not a bug: a full disk, a read-only folder, a missing permission
         if debug:
             raise
         where = f": {exc.filename}" if exc.filename else ""
-        click.echo(f"error: {_one_line(exc.strerror or exc)}{where}", err=True)
+        click.echo(f"{who}error: {_one_line(exc.strerror or exc)}{where}", err=True)
         sys.exit(2)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: never a bare traceback
         if debug:
             raise
-        click.echo(f"internal error: {type(exc).__name__}: {_one_line(exc)} (rerun with --debug for the traceback)",
-                   err=True)
+        click.echo(f"{who}internal error: {type(exc).__name__}: {_one_line(exc)} "
+                   "(rerun with --debug for the traceback)", err=True)
         sys.exit(1)

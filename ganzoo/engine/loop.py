@@ -21,6 +21,7 @@ from ganzoo.engine import checkpoint as ckpt
 from ganzoo.engine.batches import BatchStream
 from ganzoo.engine.config import TrainConfig, resolve
 from ganzoo.engine.device import select_device
+from ganzoo.engine.distributed import World, join, leave, rank_device, world_from_env
 from ganzoo.engine.ema import EMA
 from ganzoo.engine.rundir import RunDir, RunLock
 from ganzoo.errors import CheckpointError, ConfigError, GanzooError
@@ -74,20 +75,26 @@ def seed_everything(seed: int) -> None:
 class Trainer:
     """Both networks, their optimizers, the EMA and the data; :func:`train` drives it step by step.
 
-    Building one writes nothing: options, device, data and networks are all checked first.
+    Building one writes nothing: options, device, data and networks are all checked first. Under data parallelism
+    (``world`` of several ranks, process group joined) every rank builds one; ``config.batch_size`` stays the
+    global batch and each rank trains on its slice of it.
     """
 
-    def __init__(self, config: TrainConfig, run: RunDir, registry: Registry) -> None:
+    def __init__(self, config: TrainConfig, run: RunDir, registry: Registry, world: World | None = None) -> None:
         self.config = config = resolve(config, registry)
         self.run_dir = run
+        self.world = world = world or World()
         self.spec: VariantSpec = registry.variant(config.variant)
         self.loss: LossSpec = registry.loss(config.loss)
-        self.device = select_device(config.device)
-        if config.amp == "fp16" and self.device.type != "cuda":
-            raise ConfigError("--amp fp16 needs a CUDA device; use --amp bf16 on CPU")
+        self.device = rank_device(world, select_device(config.device))
+        if config.amp != "off" and self.device.type not in ("cuda", "cpu"):
+            raise ConfigError(f"--amp {config.amp} runs on CUDA or CPU, not {self.device.type}")
+        self.local_batch = world.split(config.batch_size)
 
-        self.data: ArrayData = load_dataset(registry, config.dataset, split="train", image_size=config.image_size,
-                                            channels=config.channels, root=config.data_dir, seed=config.seed)
+        with world.main_first():  # rank 0 downloads what is missing, the others then read it
+            self.data: ArrayData = load_dataset(registry, config.dataset, split="train",
+                                                image_size=config.image_size, channels=config.channels,
+                                                root=config.data_dir, seed=config.seed)
         if len(self.data) < config.batch_size:
             raise ConfigError(f"the dataset has {len(self.data)} samples, fewer than --batch-size "
                               f"{config.batch_size}")
@@ -102,20 +109,41 @@ class Trainer:
             message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise ConfigError(f"cannot build the {self.spec.name!r} networks for data of shape {data_shape} "
                               f"with z-dim {config.z_dim}: {message}") from exc
+        self.notes: list[str] = []  # one-line remarks for the user, e.g. how batch norm is handled across ranks
+        if world.active and self.spec.sync_batchnorm:
+            if self.device.type == "cuda":
+                g, d = (torch.nn.SyncBatchNorm.convert_sync_batchnorm(net) for net in (g, d))
+            elif _has_batchnorm(g) or _has_batchnorm(d):
+                self.notes.append("batch norm statistics are per rank on CPU (torch's SyncBatchNorm needs a GPU), "
+                                  "so this run is not the single-process run with the same global batch")
         self.G, self.D = g.to(self.device), d.to(self.device)
         defaults = self.spec.defaults
         self.opt_g = _with_lr(defaults.g_optimizer, config.lr_g).build(self.G.parameters())
         self.opt_d = _with_lr(defaults.d_optimizer, config.lr_d).build(self.D.parameters())
         self.ema = EMA(self.G, config.ema_decay) if config.ema_decay else None
-        self.batches = BatchStream(len(self.data), config.batch_size, seed=config.seed)
+        self.batches = BatchStream(len(self.data), self.local_batch, seed=config.seed, rank=world.rank,
+                                   world_size=world.world_size)
         self.fixed_noise = torch.randn(64, config.z_dim, generator=torch.Generator().manual_seed(config.seed))
         self.step = 0
         self.checkpoint_step: int | None = None  # step of the newest checkpoint written or restored
         self.problems: list[tuple[Path, str]] = []  # checkpoints skipped on resume, and why
-        self._g_fwd, self._d_fwd = self.G, self.D
+        # D's step goes through _d_step and G's through _g_step: under data parallelism those are the
+        # DistributedDataParallel wrappers, whose backward averages gradients over ranks. G's no-grad forward in
+        # D's step and D's forward in G's step (its weights frozen) need no gradient sync: plain modules.
+        self._g_plain, self._d_plain = self.G, self.D
+        self._g_step, self._d_step = self.G, self.D
+        if world.active:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self._g_step = torch.nn.parallel.DistributedDataParallel(self.G, device_ids=ids)
+            self._d_step = torch.nn.parallel.DistributedDataParallel(self.D, device_ids=ids)
         if config.compile:
-            self._g_fwd, self._d_fwd = torch.compile(self.G), torch.compile(self.D)
-        self._scaler = torch.amp.GradScaler("cuda") if config.amp == "fp16" else None
+            self._g_plain, self._d_plain = torch.compile(self.G), torch.compile(self.D)
+            if world.active:
+                self._g_step, self._d_step = torch.compile(self._g_step), torch.compile(self._d_step)
+            else:
+                self._g_step, self._d_step = self._g_plain, self._d_plain
+        # fp16 gradients underflow without loss scaling; bf16 has float32's exponent range and needs none
+        self._scaler = torch.amp.GradScaler(self.device.type) if config.amp == "fp16" else None
 
     # --- one step ------------------------------------------------------------------------------------------
 
@@ -124,6 +152,14 @@ class Trainer:
             return contextlib.nullcontext()
         dtype = torch.bfloat16 if self.config.amp == "bf16" else torch.float16
         return torch.autocast(self.device.type, dtype=dtype)
+
+    def _noise(self) -> torch.Tensor:
+        """This rank's slice of a global batch of noise: every rank draws the same numbers, as a single process."""
+        z = torch.randn(self.config.batch_size, self.config.z_dim, device=self.device)
+        if not self.world.active:
+            return z
+        start = self.world.rank * self.local_batch
+        return z[start:start + self.local_batch]
 
     def _real_batch(self, index: int) -> torch.Tensor:
         rows = self.batches.indices(index)
@@ -141,17 +177,17 @@ class Trainer:
 
     def train_step(self) -> StepStats:
         """``n_critic`` D steps (each on a fresh real batch) then one G step; returns the last values seen."""
-        cfg, batch = self.config, self.config.batch_size
+        cfg = self.config
         started = time.perf_counter()
         self.D.requires_grad_(True)
         gp = None
         for k in range(cfg.n_critic):
             real = self._real_batch(self.step * cfg.n_critic + k)
-            z = torch.randn(batch, cfg.z_dim, device=self.device)
+            z = self._noise()
             with self._autocast():
                 with torch.no_grad():
-                    fake = self._g_fwd(z)
-                real_scores, fake_scores = self._d_fwd(real), self._d_fwd(fake)
+                    fake = self._g_plain(z)
+                real_scores, fake_scores = self._d_step(real), self._d_step(fake)
                 d_loss = self.loss.d_loss(real_scores.float(), fake_scores.float())
             if self.spec.gradient_penalty:
                 # eager D: compiled graphs do not support the double backward the penalty needs
@@ -165,10 +201,10 @@ class Trainer:
 
         # G step: D's weights are fixed, so its parameter gradients are not computed at all.
         self.D.requires_grad_(False)
-        z = torch.randn(batch, cfg.z_dim, device=self.device)
+        z = self._noise()
         with self._autocast():
-            fake_scores_g = self._d_fwd(self._g_fwd(z)).float()
-            real_for_g = self._d_fwd(real).float() if self.loss.g_uses_real else None
+            fake_scores_g = self._d_plain(self._g_step(z)).float()
+            real_for_g = self._d_plain(real).float() if self.loss.g_uses_real else None
             g_loss = self.loss.g_loss(fake_scores_g, real_for_g)
         self._backward_step(g_loss, self.opt_g)
         if self.ema is not None:
@@ -178,12 +214,13 @@ class Trainer:
         # one device sync per step for everything that is logged
         logged = [d_loss.detach(), g_loss.detach(), real_scores.detach().float().mean(),
                   fake_scores.detach().float().mean()] + ([gp.detach()] if gp is not None else [])
-        values = torch.stack(logged).tolist()
+        values = self.world.mean(torch.stack(logged)).tolist()  # means over ranks: the global batch's values
         if not all(math.isfinite(v) for v in values[:2]):
             raise self._diverged(f"d_loss={values[0]}, g_loss={values[1]}")
         seconds = time.perf_counter() - started
         return StepStats(self.step, values[0], values[1], values[2], values[3],
-                         values[4] if gp is not None else None, batch * cfg.n_critic / max(seconds, 1e-9), 0.0)
+                         values[4] if gp is not None else None, cfg.batch_size * cfg.n_critic / max(seconds, 1e-9),
+                         0.0)
 
     # --- state ----------------------------------------------------------------------------------------------
 
@@ -199,16 +236,25 @@ class Trainer:
                                 "(try a lower learning rate)")
 
     def check_finite(self) -> None:
-        """Raise :class:`TrainingDiverged` if any weight or buffer of G, D or the EMA generator is NaN or inf."""
-        nets = {"G": self.G, "D": self.D, **({"G_ema": self.ema.module} if self.ema is not None else {})}
-        for which, net in nets.items():
-            for name, tensor in net.state_dict().items():
-                if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-                    raise self._diverged(f"{which}.{name} is not finite")
+        """Raise :class:`TrainingDiverged` if any weight or buffer of G, D or the EMA generator is NaN or inf.
 
-    def save_checkpoint(self) -> Path:
-        """Write the full training state for this step; keep only the newest ``keep_checkpoints``."""
+        Every rank raises if any rank would, so all of them stop together.
+        """
+        nets = {"G": self.G, "D": self.D, **({"G_ema": self.ema.module} if self.ema is not None else {})}
+        bad = next((f"{which}.{name}" for which, net in nets.items() for name, tensor in net.state_dict().items()
+                    if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())), None)
+        if not self.world.all_agree(bad is None, self.device):
+            raise self._diverged(f"{bad} is not finite" if bad else "a weight on another rank is not finite")
+
+    def save_checkpoint(self) -> Path | None:
+        """Write the full training state for this step (rank 0 only: returns None on the others).
+
+        Keeps only the newest ``keep_checkpoints``.
+        """
         self.check_finite()  # a checkpoint never holds NaN weights: the last good one must stay the last one
+        if not self.world.is_main:
+            self.checkpoint_step = self.step
+            return None
         tensors = {**ckpt.module_tensors("G", self.G), **ckpt.module_tensors("D", self.D)}
         if self.ema is not None:
             tensors.update(ckpt.module_tensors("G_ema", self.ema.module))
@@ -284,6 +330,10 @@ class Trainer:
         return path
 
 
+def _has_batchnorm(net: torch.nn.Module) -> bool:
+    return any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in net.modules())
+
+
 def _with_lr(opt, lr):
     from dataclasses import replace
 
@@ -296,24 +346,57 @@ def train(config: TrainConfig, out: Path, registry: Registry | None = None, resu
 
     Every check (options, device, data, networks, an existing run in the way, the run's lock, the checkpoint to
     resume from) happens before anything in ``out`` is written or changed.
+
+    Started by ``torchrun`` (``WORLD_SIZE`` > 1 in the environment) or inside an initialised process group, every
+    process calls this: they train data-parallel and rank 0 alone writes ``out``.
     """
     from ganzoo.plugins import get_registry
 
     registry = registry or get_registry()
     events = events or Events()
-    run = RunDir(Path(out))
+    world = world_from_env()
+    joined = join(world, select_device(config.device))
+    try:
+        if world.is_main:
+            return _train(config, RunDir(Path(out)), registry, resume, events, world)
+        return _train_follower(config, RunDir(Path(out)), registry, resume, world)
+    finally:
+        leave(joined)
+
+
+def _train_follower(config: TrainConfig, run: RunDir, registry: Registry, resume: bool, world: World) -> RunDir:
+    """A rank other than 0: the same checks and the same steps, but nothing written; logs and files are rank 0's."""
+    if resume and not run.is_run():
+        raise CheckpointError(f"{run.root} is not a ganzoo run directory (no config.json)")
+    if not resume:
+        run.check_new()  # read-only; rank 0 does the same before it creates anything
+    trainer = Trainer(config, run, registry, world)
+    if resume:
+        trainer.restore_latest()
+    world.barrier()  # rank 0 may now set bad checkpoints aside
+    while trainer.step < trainer.config.steps:
+        trainer.train_step()
+        if trainer.step == trainer.config.steps or trainer.step % trainer.config.checkpoint_every == 0:
+            trainer.save_checkpoint()  # writes nothing here, but every rank takes part in its finiteness check
+    return run
+
+
+def _train(config: TrainConfig, run: RunDir, registry: Registry, resume: bool, events: Events,
+           world: World) -> RunDir:
     if resume:
         if not run.is_run():
             raise CheckpointError(f"{run.root} is not a ganzoo run directory (no config.json)")
         with RunLock(run):
-            trainer = Trainer(config, run, registry)
+            trainer = Trainer(config, run, registry, world)
             start = trainer.restore_latest()
+            world.barrier()  # every rank has read its checkpoint: bad ones may be set aside now
             if trainer.config.steps < start:
                 raise ConfigError(f"--steps {trainer.config.steps} is below step {start}, which the run in "
                                   f"{run.root} has already reached")
             for path, reason in trainer.problems:
                 moved = run.set_aside(path)
                 events.warn(f"{reason}; resuming from step {start}, the bad file is kept as {moved.name}")
+            _note(trainer, events)
             run.remove_temp_files()
             run.create()
             run.truncate_metrics(start)
@@ -323,7 +406,9 @@ def train(config: TrainConfig, out: Path, registry: Registry | None = None, resu
         return run
 
     run.check_new()
-    trainer = Trainer(config, run, registry)  # options, device, data and networks; nothing written yet
+    trainer = Trainer(config, run, registry, world)  # options, device, data and networks; nothing written yet
+    world.barrier()
+    _note(trainer, events)
     created = not run.root.exists()
     try:
         run.root.mkdir(parents=True, exist_ok=True)
@@ -340,6 +425,14 @@ def train(config: TrainConfig, out: Path, registry: Registry | None = None, resu
         ckpt.atomic_write(run.config, lambda tmp: Path(tmp).write_text(trainer.config.to_json()))
         _run_loop(trainer, run, 0, events)
     return run
+
+
+def _note(trainer: Trainer, events: Events) -> None:
+    if trainer.world.active:
+        events.warn(f"training on {trainer.world.world_size} processes ({trainer.device.type}), "
+                    f"{trainer.local_batch} of the global batch {trainer.config.batch_size} each")
+    for note in trainer.notes:
+        events.warn(note)
 
 
 def _run_loop(trainer: Trainer, run: RunDir, start: int, events: Events) -> None:

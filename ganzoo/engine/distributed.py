@@ -1,0 +1,186 @@
+"""Data-parallel training across processes: the world ``torchrun`` describes, and the few collectives the engine needs.
+
+One process per device. Every rank builds the same networks from the same seed, draws the same global batch of
+noise and of data rows and keeps its own slice, so ``--batch-size`` is the *global* batch whatever the world size,
+a checkpoint resumes under any world size, and rank 0 alone writes the run directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+from ganzoo.errors import ConfigError, DeviceError
+
+
+@dataclass(frozen=True)
+class World:
+    """This process's place among the training processes (``rank`` 0 of 1 when training alone)."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def split(self, global_batch: int) -> int:
+        """This rank's share of a global batch; the world size must divide it."""
+        if global_batch % self.world_size:
+            raise ConfigError(f"--batch-size {global_batch} is the global batch and must be divisible by the "
+                              f"{self.world_size} training processes")
+        return global_batch // self.world_size
+
+    def barrier(self) -> None:
+        if self.active:
+            dist.barrier()
+
+    def mean(self, values: torch.Tensor) -> torch.Tensor:
+        """The element-wise mean of ``values`` over all ranks (``values`` itself when alone)."""
+        if not self.active:
+            return values
+        values = values.clone()
+        dist.all_reduce(values)
+        return values / self.world_size
+
+    def all_agree(self, flag: bool, device: torch.device) -> bool:
+        """True only if ``flag`` is true on every rank, so all ranks take the same branch."""
+        if not self.active:
+            return flag
+        value = torch.tensor([1 if flag else 0], dtype=torch.int32, device=device)
+        dist.all_reduce(value, op=dist.ReduceOp.MIN)
+        return bool(value.item())
+
+    @contextlib.contextmanager
+    def main_first(self) -> Iterator[None]:
+        """Run the body on rank 0 before the other ranks (e.g. a download the others then read)."""
+        if not self.is_main:
+            self.barrier()
+        try:
+            yield
+        finally:
+            if self.is_main:
+                self.barrier()
+
+
+def _env_int(name: str, default: int) -> int:
+    text = os.environ.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"environment variable {name}={text!r} is not an integer") from None
+
+
+def world_from_env() -> World:
+    """The world an initialised process group or ``torchrun`` (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``) describes."""
+    if dist.is_available() and dist.is_initialized():
+        return World(dist.get_rank(), dist.get_world_size(), _env_int("LOCAL_RANK", dist.get_rank()))
+    world = World(_env_int("RANK", 0), _env_int("WORLD_SIZE", 1), _env_int("LOCAL_RANK", 0))
+    if world.world_size < 1 or not 0 <= world.rank < world.world_size:
+        raise ConfigError(f"RANK={world.rank} and WORLD_SIZE={world.world_size} do not describe a process group")
+    return world
+
+
+def rank_device(world: World, device: torch.device) -> torch.device:
+    """The device this rank trains on: ``cuda:LOCAL_RANK`` on CUDA, ``device`` itself on CPU or when alone."""
+    if not world.active:
+        return device
+    if device.type == "cuda":
+        if world.local_rank >= torch.cuda.device_count():
+            raise DeviceError(f"LOCAL_RANK {world.local_rank} has no GPU: this machine has "
+                              f"{torch.cuda.device_count()}; start at most that many processes per node")
+        return torch.device("cuda", world.local_rank)
+    if device.type != "cpu":
+        raise DeviceError(f"data-parallel training runs on CUDA or CPU, not {device.type}")
+    return device
+
+
+def join(world: World, device: torch.device) -> bool:
+    """Join the process group for ``world`` (NCCL on CUDA, gloo on CPU); True if this call created it.
+
+    A group the caller initialised is used as it is.
+    """
+    if not world.active:
+        return False
+    if not dist.is_available():
+        raise DeviceError("this PyTorch build has no torch.distributed; train with one process")
+    device = rank_device(world, device)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    if dist.is_initialized():
+        return False
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo", rank=world.rank,
+                            world_size=world.world_size, timeout=datetime.timedelta(minutes=10))
+    return True
+
+
+def leave(joined: bool) -> None:
+    """Tear down the process group :func:`join` created (a caller's own group is left alone)."""
+    if joined and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def launch_local(nproc: int, argv: list[str]) -> int:
+    """Run ``python -m ganzoo ARGV`` as ``nproc`` ranks on this machine (what ``torchrun --standalone`` does).
+
+    Rank 0 keeps the terminal; the other ranks' output goes to temporary files and is shown only when one of them
+    fails on its own. When a rank fails the others are stopped. Returns the exit status to leave with.
+    """
+    import subprocess
+    import sys
+    import tempfile
+    import time
+
+    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()),
+           "WORLD_SIZE": str(nproc), "LOCAL_WORLD_SIZE": str(nproc)}
+    with tempfile.TemporaryDirectory(prefix="ganzoo-ranks-") as logs:
+        procs, outputs = [], []
+        for rank in range(nproc):
+            rank_env = {**env, "RANK": str(rank), "LOCAL_RANK": str(rank)}
+            out = None if rank == 0 else open(os.path.join(logs, f"rank{rank}.log"), "w+")  # noqa: SIM115
+            outputs.append(out)
+            procs.append(subprocess.Popen([sys.executable, "-m", "ganzoo", *argv], env=rank_env,
+                                          stdout=out, stderr=subprocess.STDOUT if out else None))
+        try:
+            while True:
+                codes = [p.poll() for p in procs]
+                failed = next((rank for rank, code in enumerate(codes) if code not in (None, 0)), None)
+                if failed is not None or all(code == 0 for code in codes):
+                    break
+                time.sleep(0.2)
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.terminate()
+            for p in procs:
+                p.wait()
+        if failed is not None and failed != 0 and procs[0].returncode in (0, None, -15):
+            outputs[failed].seek(0)
+            lines = [line for line in outputs[failed].read().splitlines() if line.strip()]
+            sys.stderr.write(f"rank {failed}: {lines[-1] if lines else 'exited with status ' + str(codes[failed])}\n")
+        for out in outputs:
+            if out is not None:
+                out.close()
+        code = procs[failed].returncode if failed is not None else 0
+        return code if code >= 0 else 1

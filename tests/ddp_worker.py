@@ -1,0 +1,42 @@
+"""One rank of a data-parallel test run (started by torchrun from tests/test_distributed.py, not collected by pytest).
+
+    torchrun --standalone --nproc_per_node 2 tests/ddp_worker.py OUT VARIANT DATASET STEPS BATCH [IMAGE_SIZE]
+
+Trains ``STEPS`` generator steps through ganzoo's Trainer, then writes this rank's G and D tensors (parameters and
+buffers) to ``OUT/rank{R}.safetensors`` so the test can compare ranks with each other and with one process.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+
+from ganzoo.engine import RunDir, TrainConfig, Trainer
+from ganzoo.engine.device import select_device
+from ganzoo.engine.distributed import join, leave, world_from_env
+from ganzoo.plugins import get_registry
+
+
+def main(out: str, variant: str, dataset: str, steps: str, batch: str, image_size: str | None = None) -> None:
+    torch.set_num_threads(1)
+    world = world_from_env()
+    joined = join(world, select_device("cpu"))
+    try:
+        config = TrainConfig(variant=variant, dataset=dataset, steps=int(steps), batch_size=int(batch), seed=3,
+                             device="cpu", image_size=int(image_size) if image_size else None)
+        trainer = Trainer(config, RunDir(Path(out) / "unused"), get_registry(), world)
+        while trainer.step < int(steps):
+            trainer.train_step()
+        tensors = {f"{name}.{key}": value.detach().clone().contiguous()
+                   for name, net in (("G", trainer.G), ("D", trainer.D)) for key, value in net.state_dict().items()}
+        save_file(tensors, str(Path(out) / f"rank{world.rank}.safetensors"),
+                  metadata={"notes": " | ".join(trainer.notes), "local_batch": str(trainer.local_batch)})
+    finally:
+        leave(joined)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

@@ -1,0 +1,62 @@
+"""Mixed precision on CPU: the autocast and loss-scaling code paths (their GPU speed and quality are unmeasured)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors import safe_open
+
+from ganzoo.engine import RunDir, TrainConfig, Trainer, train
+from ganzoo.plugins import get_registry
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from helpers import make_image_folder
+
+    return make_image_folder(tmp_path_factory.mktemp("amp-images"), n=32, size=32)
+
+
+def _config(images: Path, amp: str, variant: str = "dcgan", steps: int = 2) -> TrainConfig:
+    return TrainConfig(variant=variant, dataset=f"folder:{images}", steps=steps, batch_size=8, device="cpu", seed=1,
+                       amp=amp, sample_every=1000, checkpoint_every=1)
+
+
+@pytest.mark.parametrize("variant", ["dcgan", "wgan-gp"])
+def test_bf16_autocast_runs_the_networks_in_bf16_and_keeps_float32_weights(images, variant):
+    trainer = Trainer(_config(images, "bf16", variant), RunDir(Path("/nonexistent")), get_registry())
+    seen: set[torch.dtype] = set()
+    conv = next(m for m in trainer.D.modules() if isinstance(m, torch.nn.Conv2d))
+    conv.register_forward_hook(lambda module, inputs, output: seen.add(output.dtype))
+    stats = [trainer.train_step() for _ in range(2)]
+    assert torch.bfloat16 in seen  # the critic's convolutions ran under bf16 autocast
+    assert all(p.dtype == torch.float32 for p in [*trainer.G.parameters(), *trainer.D.parameters()])
+    assert all(torch.isfinite(torch.tensor([s.d_loss, s.g_loss])).all() for s in stats)
+    assert trainer._scaler is None  # bf16 has float32's range: no loss scaling
+
+
+def test_bf16_changes_the_numbers_but_not_the_training_recipe(images):
+    runs = {}
+    for amp in ("off", "bf16"):
+        trainer = Trainer(_config(images, amp), RunDir(Path("/nonexistent")), get_registry())
+        trainer.train_step()
+        runs[amp] = torch.cat([p.detach().flatten() for p in trainer.G.parameters()])
+    assert not torch.equal(runs["off"], runs["bf16"])  # autocast really took effect
+    torch.testing.assert_close(runs["off"], runs["bf16"], rtol=0, atol=5e-3)  # one Adam step of 2e-4 at most each
+
+
+def test_fp16_uses_a_grad_scaler_whose_state_is_checkpointed_and_resumed(images, tmp_path):
+    run = train(_config(images, "fp16", steps=2), tmp_path / "run")
+    newest = sorted(run.checkpoints.glob("*.safetensors"))[-1]
+    with safe_open(newest, "pt") as f:
+        scaler = json.loads(f.metadata()["scaler"])
+    assert 0 < scaler["scale"] <= 2.0**16 and "_growth_tracker" in scaler  # backs off from 65536 on overflow
+
+    trainer = Trainer(_config(images, "fp16", steps=3), RunDir(tmp_path / "run"), get_registry())
+    assert trainer.restore_latest() == 2
+    assert trainer._scaler.get_scale() == pytest.approx(scaler["scale"])
+    trainer.train_step()
+    assert all(torch.isfinite(p).all() for p in trainer.G.parameters())
