@@ -89,10 +89,23 @@ def test_refuses_fewer_samples_than_dimensions():
     (np.array([0.0, np.nan, 0.0]), np.eye(3), np.zeros(3), np.eye(3)),
     (np.zeros(3), np.diag([1.0, np.inf, 1.0]), np.zeros(3), np.eye(3)),
     (np.zeros(3), np.diag([1.0, -1.0, 1.0]), np.zeros(3), np.eye(3)),  # not a covariance
+    (np.zeros(3), np.eye(3), np.zeros(3), np.diag([1.0, -1.0, 1.0])),  # nor is this one
 ])
 def test_rejects_bad_input(args):
     with pytest.raises(MetricError):
         frechet_distance(*args)
+
+
+def test_cholesky_and_symmetric_root_factors_give_the_same_trace():
+    from ganzoo.metrics import frechet
+
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(size=(40, 30)), rng.normal(size=(40, 30))
+    s1, s2 = a.T @ a / 40, b.T @ b / 40
+    by_factor = {}
+    for name, factor in (("cholesky", np.linalg.cholesky(s1)), ("root", frechet._psd_sqrt(s1, "sigma1"))):
+        by_factor[name] = np.sqrt(np.clip(np.linalg.eigvalsh(factor.T @ s2 @ factor), 0, None)).sum()
+    assert by_factor["cholesky"] == pytest.approx(by_factor["root"], rel=1e-12)
 
 
 def test_is_a_python_float():

@@ -1,9 +1,11 @@
 """The Frechet distance between two Gaussians: ``||mu1 - mu2||^2 + tr(S1) + tr(S2) - 2 tr(sqrt(S1 S2))``.
 
-``tr(sqrt(S1 S2))`` equals ``tr(sqrt(sqrt(S1) S2 sqrt(S1)))``: ``S1 S2`` is similar to the symmetric positive
-semi-definite matrix ``sqrt(S1) S2 sqrt(S1)``, so both have the same non-negative eigenvalues. Two symmetric
-eigen-decompositions (``scipy.linalg.eigh``) give that trace exactly, in real arithmetic, several times faster than
-the general ``scipy.linalg.sqrtm`` of the non-symmetric product, and without its spurious imaginary parts.
+For any factor ``F`` with ``S1 = F F^T``, ``S1 S2`` has the same eigenvalues as the symmetric positive
+semi-definite matrix ``F^T S2 F``, so ``tr(sqrt(S1 S2))`` is the sum of the square roots of that matrix's
+eigenvalues. ``F`` is the Cholesky factor of ``S1`` (a third of the arithmetic of anything else), or its symmetric
+square root from ``scipy.linalg.eigh`` when ``S1`` is singular and has none. One symmetric eigenvalue problem then
+gives the trace exactly, in real arithmetic, several times faster than the general ``scipy.linalg.sqrtm`` of the
+non-symmetric product, and without its spurious imaginary parts.
 """
 
 from __future__ import annotations
@@ -20,14 +22,14 @@ NEG_TOL = 1e-6
 
 def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray,
                      n1: int | None = None, n2: int | None = None) -> float:
-    """FID between N(mu1, sigma1) and N(mu2, sigma2), via the symmetric eigen route.
+    """FID between N(mu1, sigma1) and N(mu2, sigma2), via a factor of sigma1 and one symmetric eigen-problem.
 
     ``n1`` / ``n2`` are the sample counts behind each covariance when known; a count not above the feature
     dimension makes the covariance rank-deficient, and the distance is refused rather than reported.
     """
     mu1, sigma1, mu2, sigma2 = _checked(mu1, sigma1, mu2, sigma2, n1, n2)
-    sqrt1 = _psd_sqrt(sigma1, "sigma1")
-    inner = sqrt1 @ sigma2 @ sqrt1
+    factor = _factor(sigma1)
+    inner = factor.T @ sigma2 @ factor
     eigenvalues = scipy.linalg.eigvalsh((inner + inner.T) / 2, check_finite=False)
     trace_sqrt = float(np.sqrt(_clip_negative(eigenvalues, "sigma2")).sum())
     return _combine(mu1, sigma1, mu2, sigma2, trace_sqrt)
@@ -78,6 +80,14 @@ def _clip_negative(eigenvalues: np.ndarray, name: str) -> np.ndarray:
         raise MetricError(f"{name} is not positive semi-definite (eigenvalue {eigenvalues.min():.3g}); "
                           "is it a covariance matrix?")
     return np.clip(eigenvalues, 0.0, None)
+
+
+def _factor(sigma: np.ndarray) -> np.ndarray:
+    """``F`` with ``sigma = F F^T``: the Cholesky factor, or the symmetric square root for a singular ``sigma``."""
+    try:
+        return scipy.linalg.cholesky(sigma, lower=True, check_finite=False)
+    except np.linalg.LinAlgError:
+        return _psd_sqrt(sigma, "sigma1")
 
 
 def _psd_sqrt(sigma: np.ndarray, name: str) -> np.ndarray:
