@@ -143,6 +143,16 @@ def _progress_events(quiet: bool):
     return Events(on_start=on_start, on_step=on_step, on_warning=on_warning), state
 
 
+def _check_gpu_count(nproc: int, device: str) -> None:
+    import torch
+
+    from ganzoo.engine.device import select_device
+
+    if select_device(device).type == "cuda" and nproc > torch.cuda.device_count():
+        raise GanzooError(f"--nproc {nproc} needs {nproc} GPUs, this machine has {torch.cuda.device_count()}; "
+                          "use fewer processes or --device cpu")
+
+
 def _rank_argv(ctx: click.Context) -> list[str]:
     """The ``ganzoo train`` command line each rank of ``--nproc`` runs: the options given, less ``--nproc``."""
     from click.core import ParameterSource
@@ -198,7 +208,7 @@ def _check_resume_options(ctx: click.Context, resume: str) -> None:
 @click.option("--dataset", help="mnist (default), fashion-mnist, cifar10, folder:PATH, or a plugin's dataset.")
 @click.option("--data-dir", type=click.Path(), help="torchvision-format root holding the dataset.")
 @click.option("--steps", type=int, help="Generator steps (default: the variant's).")
-@click.option("--batch-size", type=int)
+@click.option("--batch-size", type=int, help="Global batch (default: the variant's), split evenly across ranks.")
 @click.option("--image-size", type=int)
 @click.option("--channels", type=int, help="1 or 3 (default: the dataset's).")
 @click.option("--z-dim", type=int)
@@ -237,6 +247,7 @@ def train(ctx, variant, dataset, data_dir, steps, batch_size, image_size, channe
         registry = _registry()  # the variant and options are checked before any process starts
         if variant and not resume:
             registry.variant(variant)
+        _check_gpu_count(nproc, device)
         argv = _rank_argv(ctx)
         if out is None and not resume:  # every rank must agree on the default run directory
             argv += ["--out", os.path.join("runs", f"{variant}-{time.strftime('%Y%m%d-%H%M%S')}")]

@@ -57,15 +57,20 @@ def least_squares_g(fake: Tensor, real: Tensor | None = None) -> Tensor:
 
 
 def gradient_penalty(
-    critic: torch.nn.Module, real: Tensor, fake: Tensor, generator: torch.Generator | None = None
+    critic: torch.nn.Module, real: Tensor, fake: Tensor, generator: torch.Generator | None = None,
+    alpha: Tensor | None = None,
 ) -> Tensor:
     """WGAN-GP penalty (Gulrajani et al. 2017): E[(||grad_x D(x_hat)||_2 - 1)^2] on random interpolates.
 
-    ``x_hat = a * real + (1 - a) * fake`` with one ``a ~ U[0, 1]`` per sample; the gradient is flattened per sample
-    before the norm. Returns the unscaled penalty; the engine multiplies by the variant's lambda.
+    ``x_hat = a * real + (1 - a) * fake`` with one ``a ~ U[0, 1]`` per sample (drawn here, or given as ``alpha`` of
+    shape (B,)); the gradient is flattened per sample before the norm. Returns the unscaled penalty; the engine
+    multiplies by the variant's lambda.
     """
     alpha_shape = (real.shape[0],) + (1,) * (real.dim() - 1)
-    alpha = torch.rand(alpha_shape, generator=generator, device=real.device, dtype=real.dtype)
+    if alpha is None:
+        alpha = torch.rand(alpha_shape, generator=generator, device=real.device, dtype=real.dtype)
+    else:
+        alpha = alpha.to(device=real.device, dtype=real.dtype).reshape(alpha_shape)
     interpolates = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
     scores = critic(interpolates)
     (grads,) = torch.autograd.grad(scores.sum(), interpolates, create_graph=True)

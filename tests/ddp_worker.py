@@ -1,9 +1,12 @@
 """One rank of a data-parallel test run (started by torchrun from tests/test_distributed.py, not collected by pytest).
 
     torchrun --standalone --nproc_per_node 2 tests/ddp_worker.py OUT VARIANT DATASET STEPS BATCH [IMAGE_SIZE]
+    torchrun --standalone --nproc_per_node 2 tests/ddp_worker.py --train RUN_DIR REPORT_DIR
 
 Trains ``STEPS`` generator steps through ganzoo's Trainer, then writes this rank's G and D tensors (parameters and
 buffers) to ``OUT/rank{R}.safetensors`` so the test can compare ranks with each other and with one process.
+With ``--train`` it calls ``ganzoo.engine.train`` (gan on ring8, 2 steps) into RUN_DIR instead and writes what
+happened on this rank, "ok" or the error, to ``REPORT_DIR/rank{R}.txt``.
 """
 
 from __future__ import annotations
@@ -38,5 +41,21 @@ def main(out: str, variant: str, dataset: str, steps: str, batch: str, image_siz
         leave(joined)
 
 
+def train_run(run_dir: str, report_dir: str) -> None:
+    from ganzoo.engine import train
+
+    torch.set_num_threads(1)
+    world = world_from_env()
+    try:
+        train(TrainConfig(variant="gan", dataset="ring8", steps=2, batch_size=16, device="cpu"), Path(run_dir))
+        outcome = "ok"
+    except Exception as exc:  # noqa: BLE001 - the test reads what each rank saw
+        outcome = f"{type(exc).__name__}: {exc}"
+    (Path(report_dir) / f"rank{world.rank}.txt").write_text(outcome)
+
+
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    if sys.argv[1] == "--train":
+        train_run(sys.argv[2], sys.argv[3])
+    else:
+        main(*sys.argv[1:])

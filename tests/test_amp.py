@@ -35,7 +35,7 @@ def test_bf16_autocast_runs_the_networks_in_bf16_and_keeps_float32_weights(image
     assert torch.bfloat16 in seen  # the critic's convolutions ran under bf16 autocast
     assert all(p.dtype == torch.float32 for p in [*trainer.G.parameters(), *trainer.D.parameters()])
     assert all(torch.isfinite(torch.tensor([s.d_loss, s.g_loss])).all() for s in stats)
-    assert trainer._scaler is None  # bf16 has float32's range: no loss scaling
+    assert trainer.scalers == {}  # bf16 has float32's range: no loss scaling
 
 
 def test_bf16_changes_the_numbers_but_not_the_training_recipe(images):
@@ -48,15 +48,25 @@ def test_bf16_changes_the_numbers_but_not_the_training_recipe(images):
     torch.testing.assert_close(runs["off"], runs["bf16"], rtol=0, atol=5e-3)  # one Adam step of 2e-4 at most each
 
 
-def test_fp16_uses_a_grad_scaler_whose_state_is_checkpointed_and_resumed(images, tmp_path):
+def test_fp16_runs_in_half_precision_with_one_grad_scaler_per_network_checkpointed_and_resumed(images, tmp_path):
+    trainer = Trainer(_config(images, "fp16"), RunDir(Path("/nonexistent")), get_registry())
+    seen: set[torch.dtype] = set()
+    conv = next(m for m in trainer.D.modules() if isinstance(m, torch.nn.Conv2d))
+    conv.register_forward_hook(lambda module, inputs, output: seen.add(output.dtype))
+    trainer.train_step()
+    assert torch.float16 in seen
+    assert set(trainer.scalers) == {"D", "G"}
+
     run = train(_config(images, "fp16", steps=2), tmp_path / "run")
     newest = sorted(run.checkpoints.glob("*.safetensors"))[-1]
     with safe_open(newest, "pt") as f:
-        scaler = json.loads(f.metadata()["scaler"])
-    assert 0 < scaler["scale"] <= 2.0**16 and "_growth_tracker" in scaler  # backs off from 65536 on overflow
+        saved = {net: json.loads(f.metadata()[f"scaler_{net}"]) for net in ("D", "G")}
+    for state in saved.values():  # a scale starts at 65536 and halves on every overflowing step
+        assert 0 < state["scale"] <= 2.0**16 and "_growth_tracker" in state
 
-    trainer = Trainer(_config(images, "fp16", steps=3), RunDir(tmp_path / "run"), get_registry())
-    assert trainer.restore_latest() == 2
-    assert trainer._scaler.get_scale() == pytest.approx(scaler["scale"])
-    trainer.train_step()
-    assert all(torch.isfinite(p).all() for p in trainer.G.parameters())
+    resumed = Trainer(_config(images, "fp16", steps=3), RunDir(tmp_path / "run"), get_registry())
+    assert resumed.restore_latest() == 2
+    for net, scaler in resumed.scalers.items():
+        assert scaler.get_scale() == pytest.approx(saved[net]["scale"])
+    resumed.train_step()
+    assert all(torch.isfinite(p).all() for p in resumed.G.parameters())

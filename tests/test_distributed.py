@@ -48,18 +48,32 @@ def _ranks(out: Path) -> tuple[dict, dict]:
     return load_file(out / "rank0.safetensors"), load_file(out / "rank1.safetensors")
 
 
-def test_two_ranks_hold_identical_weights_equal_to_one_process_with_the_same_global_batch(tmp_path):
-    # gan on ring8: no batch norm anywhere, so averaging the ranks' gradients is exactly the global batch's gradient
-    done = _torchrun(str(WORKER), str(tmp_path), "gan", "ring8", "4", "16")
+@pytest.mark.parametrize("variant", ["gan", "wgan-gp"])
+def test_two_ranks_hold_identical_weights_equal_to_one_process_with_the_same_global_batch(tmp_path, variant):
+    # on ring8 both build MLPs without batch norm, so averaging the ranks' gradients is exactly the global batch's
+    # gradient; wgan-gp adds the gradient penalty's double backward through DDP and its per-sample mixing weights
+    done = _torchrun(str(WORKER), str(tmp_path), variant, "ring8", "3", "16")
     assert done.returncode == 0, done.stderr[-2000:]
     rank0, rank1 = _ranks(tmp_path)
     assert rank0.keys() == rank1.keys()
     for key in rank0:
         torch.testing.assert_close(rank0[key], rank1[key], rtol=0, atol=0, msg=f"ranks differ in {key}")
-    single = _single_process("gan", "ring8", 4, 16)
+    single = _single_process(variant, "ring8", 3, 16)
     assert single.keys() == rank0.keys()
     for key in rank0:  # equal up to the order of float additions in the gradient average
         torch.testing.assert_close(rank0[key], single[key], rtol=1e-5, atol=1e-6, msg=f"{key} differs")
+
+
+def test_a_failure_on_rank_0_alone_stops_every_rank(tmp_path):
+    # the run directory cannot be created (its parent is a file): only rank 0 creates it, so only rank 0 fails there
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    run = blocker / "run"
+    done = _torchrun(str(WORKER), "--train", str(run), str(tmp_path), timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]  # the worker reports each rank's outcome instead of failing
+    rank0, rank1 = ((tmp_path / f"rank{r}.txt").read_text() for r in (0, 1))
+    assert "Not a directory" in rank0 or "NotADirectoryError" in rank0
+    assert rank1 == "GanzooError: rank 0 could not start the run (its error says why)"
 
 
 @pytest.fixture(scope="module")
@@ -134,3 +148,41 @@ def test_world_reads_torchrun_environment_and_splits_the_global_batch(monkeypatc
     monkeypatch.setenv("RANK", "x")
     with pytest.raises(ConfigError, match="not an integer"):
         world_from_env()
+
+
+def test_nproc_hands_every_train_option_to_the_ranks_unchanged(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    from click.testing import CliRunner
+
+    from ganzoo import cli
+
+    options = {"--dataset": "ring8", "--data-dir": str(tmp_path / "data dir"), "--steps": "7", "--batch-size": "16",
+               "--image-size": "32", "--channels": "1", "--z-dim": "8", "--n-critic": "2", "--loss": "hinge",
+               "--lr-g": "0.001", "--lr-d": "0.002", "--ema-decay": "0.9", "--seed": "5", "--device": "cpu",
+               "--amp": "bf16", "--sample-every": "3", "--checkpoint-every": "4", "--keep-checkpoints": "2",
+               "--out": str(tmp_path / "a run")}
+    flags = ["--compile", "-q"]
+    given = {opt for opt, _ in options.items()} | set(flags) | {"--nproc", "--resume", "--help"}
+    declared = {p.opts[0] for p in cli.train.params if isinstance(p, cli.click.Option)}
+    assert declared <= given, f"add {declared - given} to this test"
+
+    launched: dict = {}
+    monkeypatch.setattr("ganzoo.engine.distributed.launch_local",
+                        lambda nproc, argv: launched.update(nproc=nproc, argv=argv) or 0)
+    args = ["train", "gan", *[x for kv in options.items() for x in kv], *flags]
+    result = CliRunner().invoke(cli.cli, [*args, "--nproc", "2"])
+    assert result.exit_code == 0, result.output
+    assert launched["nproc"] == 2 and "--nproc" not in launched["argv"]
+
+    trained: list[dict] = []
+
+    def fake_train(variant, out, **kwargs):
+        trained.append({"variant": variant, "out": out, **{k: v for k, v in kwargs.items()
+                                                           if k not in ("registry", "events")}})
+        return SimpleNamespace(samples=tmp_path, root=tmp_path)
+
+    monkeypatch.setattr("ganzoo.train", fake_train)
+    for argv in (args, launched["argv"]):
+        assert CliRunner().invoke(cli.cli, argv).exit_code == 0
+    assert trained[0] == trained[1]

@@ -216,12 +216,16 @@ def load_optimizer(prefix: str, optimizer: torch.optim.Optimizer, tensors: Mappi
         raise CheckpointError(f"{source}: the {prefix} optimizer state does not fit ({_first_line(exc)})") from exc
 
 
-def rng_state() -> tuple[dict[str, torch.Tensor], str]:
-    """Every random number generator the training loop touches: torch (CPU and CUDA), numpy and Python."""
+def rng_state(device: torch.device | None = None) -> tuple[dict[str, torch.Tensor], str]:
+    """Every random number generator the training loop touches: torch's CPU one and that of the CUDA ``device``
+    it trains on, numpy's and Python's.
+
+    Only the training device's CUDA generator is kept, as ``rng.cuda``: a resumed run, on whichever device and
+    under data parallelism on every rank's own device, continues that one stream.
+    """
     tensors = {"rng.torch": torch.get_rng_state()}
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        for i, s in enumerate(torch.cuda.get_rng_state_all()):
-            tensors[f"rng.cuda.{i}"] = s
+    if device is not None and device.type == "cuda":
+        tensors["rng.cuda"] = torch.cuda.get_rng_state(device)
     np_kind, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
     py_version, py_state, py_gauss = random.getstate()
     tensors["rng.numpy"] = torch.from_numpy(np.asarray(np_keys, dtype=np.int64))
@@ -231,8 +235,9 @@ def rng_state() -> tuple[dict[str, torch.Tensor], str]:
     return tensors, json.dumps(extra)
 
 
-def restore_rng(tensors: Mapping[str, torch.Tensor], extra_json: str, source: Path | str = "checkpoint") -> None:
-    """Put back every generator :func:`rng_state` saved (CUDA ones only where CUDA is present)."""
+def restore_rng(tensors: Mapping[str, torch.Tensor], extra_json: str, source: Path | str = "checkpoint",
+                device: torch.device | None = None) -> None:
+    """Put back every generator :func:`rng_state` saved; the CUDA stream goes to ``device`` when it is CUDA."""
     try:
         extra = json.loads(extra_json)
         kind, pos, has_gauss, gauss = extra["numpy"]
@@ -240,8 +245,7 @@ def restore_rng(tensors: Mapping[str, torch.Tensor], extra_json: str, source: Pa
         numpy_state = (kind, tensors["rng.numpy"].numpy().astype(np.uint32), int(pos), int(has_gauss), float(gauss))
         python_state = (version, tuple(int(x) for x in tensors["rng.python"].tolist()), py_gauss)
         torch_state = tensors["rng.torch"]
-        cuda = [tensors[k] for k in sorted((t for t in tensors if t.startswith("rng.cuda.")),
-                                           key=lambda t: int(t.rsplit(".", 1)[1]))]
+        cuda = tensors.get("rng.cuda")
         # set the one most likely to reject a malformed state first, so a failure leaves the others untouched
         random_state = random.getstate()
         random.setstate(python_state)
@@ -251,7 +255,7 @@ def restore_rng(tensors: Mapping[str, torch.Tensor], extra_json: str, source: Pa
         except BaseException:
             random.setstate(random_state)
             raise
-        if cuda and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(cuda[: torch.cuda.device_count()])
+        if cuda is not None and device is not None and device.type == "cuda":
+            torch.cuda.set_rng_state(cuda, device)
     except (KeyError, ValueError, TypeError, IndexError, RuntimeError) as exc:
         raise CheckpointError(f"{source}: the random number generator state is invalid ({_first_line(exc)})") from exc

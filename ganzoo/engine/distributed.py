@@ -12,6 +12,7 @@ import datetime
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.distributed as dist
@@ -54,10 +55,11 @@ class World:
         dist.all_reduce(values)
         return values / self.world_size
 
-    def all_agree(self, flag: bool, device: torch.device) -> bool:
+    def all_agree(self, flag: bool) -> bool:
         """True only if ``flag`` is true on every rank, so all ranks take the same branch."""
         if not self.active:
             return flag
+        device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else "cpu"
         value = torch.tensor([1 if flag else 0], dtype=torch.int32, device=device)
         dist.all_reduce(value, op=dist.ReduceOp.MIN)
         return bool(value.item())
@@ -144,9 +146,13 @@ def _free_port() -> int:
 def launch_local(nproc: int, argv: list[str]) -> int:
     """Run ``python -m ganzoo ARGV`` as ``nproc`` ranks on this machine (what ``torchrun --standalone`` does).
 
-    Rank 0 keeps the terminal; the other ranks' output goes to temporary files and is shown only when one of them
-    fails on its own. When a rank fails the others are stopped. Returns the exit status to leave with.
+    Rank 0 keeps the terminal; the other ranks write to log files, whose last line is shown for each rank that
+    fails and which are kept when one does. When a rank fails, or this process is interrupted or terminated, the
+    others are stopped. On CPU each rank gets an equal share of the cores (``OMP_NUM_THREADS``) unless that is set.
+    Returns the exit status to leave with: that of the first rank seen failing.
     """
+    import shutil
+    import signal
     import subprocess
     import sys
     import tempfile
@@ -154,33 +160,42 @@ def launch_local(nproc: int, argv: list[str]) -> int:
 
     env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()),
            "WORLD_SIZE": str(nproc), "LOCAL_WORLD_SIZE": str(nproc)}
-    with tempfile.TemporaryDirectory(prefix="ganzoo-ranks-") as logs:
-        procs, outputs = [], []
+    env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
+    logs = Path(tempfile.mkdtemp(prefix="ganzoo-ranks-"))
+    procs: list[subprocess.Popen] = []
+    failed: list[int] = []  # ranks in the order they were seen failing
+
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
         for rank in range(nproc):
             rank_env = {**env, "RANK": str(rank), "LOCAL_RANK": str(rank)}
-            out = None if rank == 0 else open(os.path.join(logs, f"rank{rank}.log"), "w+")  # noqa: SIM115
-            outputs.append(out)
-            procs.append(subprocess.Popen([sys.executable, "-m", "ganzoo", *argv], env=rank_env,
-                                          stdout=out, stderr=subprocess.STDOUT if out else None))
-        try:
-            while True:
-                codes = [p.poll() for p in procs]
-                failed = next((rank for rank, code in enumerate(codes) if code not in (None, 0)), None)
-                if failed is not None or all(code == 0 for code in codes):
-                    break
-                time.sleep(0.2)
-        finally:
-            for p in procs:
-                if p.poll() is None:
-                    p.terminate()
-            for p in procs:
-                p.wait()
-        if failed is not None and failed != 0 and procs[0].returncode in (0, None, -15):
-            outputs[failed].seek(0)
-            lines = [line for line in outputs[failed].read().splitlines() if line.strip()]
-            sys.stderr.write(f"rank {failed}: {lines[-1] if lines else 'exited with status ' + str(codes[failed])}\n")
-        for out in outputs:
-            if out is not None:
-                out.close()
-        code = procs[failed].returncode if failed is not None else 0
-        return code if code >= 0 else 1
+            with open(logs / f"rank{rank}.log", "w") if rank else contextlib.nullcontext() as out:
+                procs.append(subprocess.Popen([sys.executable, "-m", "ganzoo", *argv], env=rank_env, stdout=out,
+                                              stderr=subprocess.STDOUT if out else None))
+        while not failed and any(p.poll() is None for p in procs):
+            time.sleep(0.2)
+            failed += [rank for rank, p in enumerate(procs) if p.poll() not in (None, 0) and rank not in failed]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in procs:
+            p.wait()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    failed += [rank for rank, p in enumerate(procs) if p.returncode not in (0, -signal.SIGTERM) and rank not in failed]
+    for rank in failed:
+        if rank:  # rank 0 printed its own error; the others' lines are in their logs
+            lines = [line for line in (logs / f"rank{rank}.log").read_text(errors="replace").splitlines()
+                     if line.strip()]
+            sys.stderr.write((lines[-1] if lines else f"rank {rank}: exited with status {procs[rank].returncode}")
+                             + "\n")
+    if not failed:
+        shutil.rmtree(logs, ignore_errors=True)
+        return 0
+    sys.stderr.write(f"the other ranks' logs are in {logs}\n")
+    code = procs[failed[0]].returncode
+    return code if code > 0 else 128 - code

@@ -142,8 +142,10 @@ class Trainer:
                 self._g_step, self._d_step = torch.compile(self._g_step), torch.compile(self._d_step)
             else:
                 self._g_step, self._d_step = self._g_plain, self._d_plain
-        # fp16 gradients underflow without loss scaling; bf16 has float32's exponent range and needs none
-        self._scaler = torch.amp.GradScaler(self.device.type) if config.amp == "fp16" else None
+        # fp16 gradients underflow without loss scaling; bf16 has float32's exponent range and needs none. One
+        # scaler per network: D and G have separate losses, optimizers and overflow histories.
+        self.scalers = ({"D": torch.amp.GradScaler(self.device.type), "G": torch.amp.GradScaler(self.device.type)}
+                        if config.amp == "fp16" else {})
 
     # --- one step ------------------------------------------------------------------------------------------
 
@@ -153,27 +155,31 @@ class Trainer:
         dtype = torch.bfloat16 if self.config.amp == "bf16" else torch.float16
         return torch.autocast(self.device.type, dtype=dtype)
 
-    def _noise(self) -> torch.Tensor:
-        """This rank's slice of a global batch of noise: every rank draws the same numbers, as a single process."""
-        z = torch.randn(self.config.batch_size, self.config.z_dim, device=self.device)
+    def _mine(self, drawn: torch.Tensor) -> torch.Tensor:
+        """This rank's rows of something drawn for the whole global batch: every rank draws the same numbers as a
+        single process would, so the run does not depend on the world size."""
         if not self.world.active:
-            return z
+            return drawn
         start = self.world.rank * self.local_batch
-        return z[start:start + self.local_batch]
+        return drawn[start:start + self.local_batch]
+
+    def _noise(self) -> torch.Tensor:
+        return self._mine(torch.randn(self.config.batch_size, self.config.z_dim, device=self.device))
 
     def _real_batch(self, index: int) -> torch.Tensor:
         rows = self.batches.indices(index)
         return self.data.to_model(self.data.data[rows]).to(self.device, non_blocking=True)
 
-    def _backward_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+    def _backward_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, net: str) -> None:
         optimizer.zero_grad(set_to_none=True)
-        if self._scaler is None:
+        scaler = self.scalers.get(net)
+        if scaler is None:
             loss.backward()
             optimizer.step()
         else:
-            self._scaler.scale(loss).backward()
-            self._scaler.step(optimizer)
-            self._scaler.update()
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
 
     def train_step(self) -> StepStats:
         """``n_critic`` D steps (each on a fresh real batch) then one G step; returns the last values seen."""
@@ -191,9 +197,10 @@ class Trainer:
                 d_loss = self.loss.d_loss(real_scores.float(), fake_scores.float())
             if self.spec.gradient_penalty:
                 # eager D: compiled graphs do not support the double backward the penalty needs
-                gp = gradient_penalty(self.D, real, fake)
+                alpha = self._mine(torch.rand(cfg.batch_size, device=self.device))
+                gp = gradient_penalty(self.D, real, fake, alpha=alpha)
                 d_loss = d_loss + self.spec.gradient_penalty * gp
-            self._backward_step(d_loss, self.opt_d)
+            self._backward_step(d_loss, self.opt_d, "D")
             if self.spec.weight_clip is not None:
                 with torch.no_grad():
                     for p in self.D.parameters():
@@ -206,7 +213,7 @@ class Trainer:
             fake_scores_g = self._d_plain(self._g_step(z)).float()
             real_for_g = self._d_plain(real).float() if self.loss.g_uses_real else None
             g_loss = self.loss.g_loss(fake_scores_g, real_for_g)
-        self._backward_step(g_loss, self.opt_g)
+        self._backward_step(g_loss, self.opt_g, "G")
         if self.ema is not None:
             self.ema.update(self.G, self.step)
         self.step += 1
@@ -243,7 +250,7 @@ class Trainer:
         nets = {"G": self.G, "D": self.D, **({"G_ema": self.ema.module} if self.ema is not None else {})}
         bad = next((f"{which}.{name}" for which, net in nets.items() for name, tensor in net.state_dict().items()
                     if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())), None)
-        if not self.world.all_agree(bad is None, self.device):
+        if not self.world.all_agree(bad is None):
             raise self._diverged(f"{bad} is not finite" if bad else "a weight on another rank is not finite")
 
     def save_checkpoint(self) -> Path | None:
@@ -260,7 +267,7 @@ class Trainer:
             tensors.update(ckpt.module_tensors("G_ema", self.ema.module))
         opt_g, opt_g_meta = ckpt.optimizer_tensors("opt_g", self.opt_g)
         opt_d, opt_d_meta = ckpt.optimizer_tensors("opt_d", self.opt_d)
-        rng, rng_meta = ckpt.rng_state()
+        rng, rng_meta = ckpt.rng_state(self.device)
         tensors.update({**opt_g, **opt_d, **rng})
         meta = {
             "variant": self.spec.name, "ganzoo_version": __version__, "torch_version": torch.__version__,
@@ -268,8 +275,8 @@ class Trainer:
             "data_shape": json.dumps(list(self.G.data_shape)), "z_dim": str(self.G.z_dim),
             "opt_g": opt_g_meta, "opt_d": opt_d_meta, "rng": rng_meta,
         }
-        if self._scaler is not None:
-            meta["scaler"] = json.dumps(self._scaler.state_dict())
+        for net, scaler in self.scalers.items():
+            meta[f"scaler_{net}"] = json.dumps(scaler.state_dict())
         path = self.run_dir.checkpoint(self.step)
         ckpt.save_tensors(path, tensors, meta)
         self.checkpoint_step = self.step
@@ -292,9 +299,11 @@ class Trainer:
             ckpt.load_module("G_ema", self.ema.module, tensors, path)
         ckpt.load_optimizer("opt_g", self.opt_g, tensors, meta["opt_g"], path)
         ckpt.load_optimizer("opt_d", self.opt_d, tensors, meta["opt_d"], path)
-        if self._scaler is not None and meta.get("scaler") and json.loads(meta["scaler"]):
-            self._scaler.load_state_dict(json.loads(meta["scaler"]))
-        ckpt.restore_rng(tensors, meta["rng"], path)
+        for net, scaler in self.scalers.items():
+            state = meta.get(f"scaler_{net}")  # absent when the run trained without fp16 until now
+            if state and json.loads(state):
+                scaler.load_state_dict(json.loads(state))
+        ckpt.restore_rng(tensors, meta["rng"], path, self.device)
         self.step = self.checkpoint_step = int(meta["step"])
         return self.step
 
@@ -348,7 +357,7 @@ def train(config: TrainConfig, out: Path, registry: Registry | None = None, resu
     resume from) happens before anything in ``out`` is written or changed.
 
     Started by ``torchrun`` (``WORLD_SIZE`` > 1 in the environment) or inside an initialised process group, every
-    process calls this: they train data-parallel and rank 0 alone writes ``out``.
+    process calls this: they train data-parallel, rank 0 alone writes ``out`` and only its ``events`` fire.
     """
     from ganzoo.plugins import get_registry
 
@@ -357,74 +366,76 @@ def train(config: TrainConfig, out: Path, registry: Registry | None = None, resu
     world = world_from_env()
     joined = join(world, select_device(config.device))
     try:
-        if world.is_main:
-            return _train(config, RunDir(Path(out)), registry, resume, events, world)
-        return _train_follower(config, RunDir(Path(out)), registry, resume, world)
+        return _train(config, RunDir(Path(out)), registry, resume, events if world.is_main else Events(), world)
     finally:
         leave(joined)
 
 
-def _train_follower(config: TrainConfig, run: RunDir, registry: Registry, resume: bool, world: World) -> RunDir:
-    """A rank other than 0: the same checks and the same steps, but nothing written; logs and files are rank 0's."""
-    if resume and not run.is_run():
-        raise CheckpointError(f"{run.root} is not a ganzoo run directory (no config.json)")
-    if not resume:
-        run.check_new()  # read-only; rank 0 does the same before it creates anything
-    trainer = Trainer(config, run, registry, world)
-    if resume:
-        trainer.restore_latest()
-    world.barrier()  # rank 0 may now set bad checkpoints aside
-    while trainer.step < trainer.config.steps:
-        trainer.train_step()
-        if trainer.step == trainer.config.steps or trainer.step % trainer.config.checkpoint_every == 0:
-            trainer.save_checkpoint()  # writes nothing here, but every rank takes part in its finiteness check
-    return run
+def _on_main(world: World, action: Callable[[], None]) -> None:
+    """Run ``action`` on rank 0 and let every rank know whether it worked, so that all stop together if not."""
+    error: BaseException | None = None
+    if world.is_main:
+        try:
+            action()
+        except BaseException as exc:  # noqa: BLE001 - re-raised below, after the other ranks have been told
+            error = exc
+    if not world.all_agree(error is None):
+        if error is not None:
+            raise error
+        raise GanzooError("rank 0 could not start the run (its error says why)")
 
 
 def _train(config: TrainConfig, run: RunDir, registry: Registry, resume: bool, events: Events,
            world: World) -> RunDir:
-    if resume:
-        if not run.is_run():
-            raise CheckpointError(f"{run.root} is not a ganzoo run directory (no config.json)")
-        with RunLock(run):
-            trainer = Trainer(config, run, registry, world)
-            start = trainer.restore_latest()
-            world.barrier()  # every rank has read its checkpoint: bad ones may be set aside now
-            if trainer.config.steps < start:
-                raise ConfigError(f"--steps {trainer.config.steps} is below step {start}, which the run in "
-                                  f"{run.root} has already reached")
-            for path, reason in trainer.problems:
-                moved = run.set_aside(path)
-                events.warn(f"{reason}; resuming from step {start}, the bad file is kept as {moved.name}")
-            _note(trainer, events)
-            run.remove_temp_files()
-            run.create()
-            run.truncate_metrics(start)
-            run.truncate_samples(start)
-            ckpt.atomic_write(run.config, lambda tmp: Path(tmp).write_text(trainer.config.to_json()))
-            _run_loop(trainer, run, start, events)
-        return run
+    if resume and not run.is_run():
+        raise CheckpointError(f"{run.root} is not a ganzoo run directory (no config.json)")
+    if not resume:
+        run.check_new()  # read-only, on every rank
+    lock = RunLock(run)
+    if resume:  # the lock comes first: nothing may change the checkpoints while they are read
+        _on_main(world, lock.acquire)
+    try:
+        trainer = Trainer(config, run, registry, world)  # options, device, data, networks; nothing written yet
+        start = trainer.restore_latest() if resume else 0
+        world.barrier()  # every rank has read its checkpoint: rank 0 may set bad ones aside now
+        _on_main(world, lambda: _prepare_resumed(trainer, run, start, events) if resume
+                 else _prepare_new(trainer, run, lock, events))
+        _run_loop(trainer, run, start, events)
+    finally:
+        if lock.held:
+            lock.release()
+    return run
 
-    run.check_new()
-    trainer = Trainer(config, run, registry, world)  # options, device, data and networks; nothing written yet
-    world.barrier()
-    _note(trainer, events)
+
+def _prepare_new(trainer: Trainer, run: RunDir, lock: RunLock, events: Events) -> None:
     created = not run.root.exists()
     try:
         run.root.mkdir(parents=True, exist_ok=True)
-        lock = RunLock(run)
         lock.acquire()
     except BaseException:
         if created:
             with contextlib.suppress(OSError):
                 run.root.rmdir()
         raise
-    with lock:
-        run.check_new()  # another process may have started a run here while we loaded the data
-        run.create()
-        ckpt.atomic_write(run.config, lambda tmp: Path(tmp).write_text(trainer.config.to_json()))
-        _run_loop(trainer, run, 0, events)
-    return run
+    run.check_new()  # another process may have started a run here while we loaded the data
+    run.create()
+    ckpt.atomic_write(run.config, lambda tmp: Path(tmp).write_text(trainer.config.to_json()))
+    _note(trainer, events)
+
+
+def _prepare_resumed(trainer: Trainer, run: RunDir, start: int, events: Events) -> None:
+    if trainer.config.steps < start:
+        raise ConfigError(f"--steps {trainer.config.steps} is below step {start}, which the run in "
+                          f"{run.root} has already reached")
+    for path, reason in trainer.problems:
+        moved = run.set_aside(path)
+        events.warn(f"{reason}; resuming from step {start}, the bad file is kept as {moved.name}")
+    _note(trainer, events)
+    run.remove_temp_files()
+    run.create()
+    run.truncate_metrics(start)
+    run.truncate_samples(start)
+    ckpt.atomic_write(run.config, lambda tmp: Path(tmp).write_text(trainer.config.to_json()))
 
 
 def _note(trainer: Trainer, events: Events) -> None:
@@ -436,27 +447,31 @@ def _note(trainer: Trainer, events: Events) -> None:
 
 
 def _run_loop(trainer: Trainer, run: RunDir, start: int, events: Events) -> None:
+    """Train to ``config.steps``; every rank steps and checks, rank 0 alone writes."""
     from ganzoo.plots import plot_losses
 
-    cfg = trainer.config
+    cfg, main = trainer.config, trainer.world.is_main
     last = cfg.steps
     if events.on_start:
         events.on_start(start, last)
     t0 = time.perf_counter()
-    with open(run.metrics, "a", buffering=1) as log:
+    with open(run.metrics, "a", buffering=1) if main else contextlib.nullcontext() as log:
         while trainer.step < last:
             stats = trainer.train_step()
             stats.elapsed_s = time.perf_counter() - t0
-            log.write(json.dumps(stats.as_dict()) + "\n")
+            if log is not None:
+                log.write(json.dumps(stats.as_dict()) + "\n")
             if events.on_step:
                 events.on_step(stats)
             final = trainer.step == last
-            if final or trainer.step % cfg.sample_every == 0:
+            if main and (final or trainer.step % cfg.sample_every == 0):
                 trainer.save_samples()
             if final or trainer.step % cfg.checkpoint_every == 0:
-                log.flush()
-                os.fsync(log.fileno())  # the metrics up to a checkpoint are on disk before the checkpoint is
-                path = trainer.save_checkpoint()
-                if events.on_checkpoint:
+                if log is not None:
+                    log.flush()
+                    os.fsync(log.fileno())  # the metrics up to a checkpoint are on disk before the checkpoint is
+                path = trainer.save_checkpoint()  # every rank joins its finiteness check; rank 0 writes
+                if path is not None and events.on_checkpoint:
                     events.on_checkpoint(trainer.step, path)
-    plot_losses(run.read_metrics(), run.losses_plot)
+    if main:
+        plot_losses(run.read_metrics(), run.losses_plot)

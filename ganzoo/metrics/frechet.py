@@ -2,7 +2,7 @@
 
 For any factor ``F`` with ``S1 = F F^T``, ``S1 S2`` has the same eigenvalues as the symmetric positive
 semi-definite matrix ``F^T S2 F``, so ``tr(sqrt(S1 S2))`` is the sum of the square roots of that matrix's
-eigenvalues. ``F`` is the Cholesky factor of ``S1`` (a third of the arithmetic of anything else), or its symmetric
+eigenvalues. ``F`` is the Cholesky factor of ``S1`` (far cheaper than an eigen-decomposition), or its symmetric
 square root from ``scipy.linalg.eigh`` when ``S1`` is singular and has none. One symmetric eigenvalue problem then
 gives the trace exactly, in real arithmetic, several times faster than the general ``scipy.linalg.sqrtm`` of the
 non-symmetric product, and without its spurious imaginary parts.
