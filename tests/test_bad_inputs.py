@@ -146,6 +146,7 @@ TRAIN_OPTION_CASES = [
     _case("device-nonsense", ["--device", "nonsense"], "unknown device 'nonsense'; use auto, cpu, cuda, cuda:N or mps"),
     _case("device-meta", ["--device", "meta"], "unsupported device 'meta'"),
     _case("device-cuda", ["--device", "cuda"], "CUDA is not available here; use --device cpu", cuda_free=True),
+    _case("nproc-zero", ["--nproc", "0"], "Invalid value for '--nproc': 0 is not in the range x>=1"),
     _case("steps-not-a-number", ["--steps", "abc"], "Invalid value for '--steps': 'abc' is not a valid integer"),
     _case("unknown-option", ["--stpes", "3"], "No such option '--stpes'. (Did you mean one of: '--loss', '--seed', "
                                               "'--steps'?)"),
