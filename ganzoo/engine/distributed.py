@@ -143,13 +143,48 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+class _Tee:
+    """Copies a child's stream to our stderr as it arrives (progress bars included), keeping its last line."""
+
+    def __init__(self, stream) -> None:
+        import threading
+
+        self._stream, self._tail = stream, b""
+        self._thread = threading.Thread(target=self._copy, daemon=True)
+        self._thread.start()
+
+    def _copy(self) -> None:
+        import sys
+
+        while chunk := os.read(self._stream.fileno(), 4096):
+            out = getattr(sys.stderr, "buffer", None)
+            if out is not None:
+                out.write(chunk)
+                out.flush()  # progress bars are meant to be seen as they move
+            else:
+                sys.stderr.write(chunk.decode(errors="replace"))
+                sys.stderr.flush()
+            self._tail = (self._tail + chunk)[-4096:]
+
+    def last_line(self) -> str:
+        self._thread.join(timeout=5)
+        lines = self._tail.decode(errors="replace").replace("\r", "\n").splitlines()
+        return next((line for line in reversed(lines) if line.strip()), "")
+
+
+def _last_line(path: Path) -> str:
+    lines = path.read_text(errors="replace").replace("\r", "\n").splitlines()
+    return next((line for line in reversed(lines) if line.strip()), "")
+
+
 def launch_local(nproc: int, argv: list[str]) -> int:
     """Run ``python -m ganzoo ARGV`` as ``nproc`` ranks on this machine (what ``torchrun --standalone`` does).
 
-    Rank 0 keeps the terminal; the other ranks write to log files, whose last line is shown for each rank that
-    fails and which are kept when one does. When a rank fails, or this process is interrupted or terminated, the
-    others are stopped. On CPU each rank gets an equal share of the cores (``OMP_NUM_THREADS``) unless that is set.
-    Returns the exit status to leave with: that of the first rank seen failing.
+    Rank 0 keeps the terminal; the other ranks write to log files. When a rank fails, or this process is
+    interrupted or terminated, the others are stopped; the last line of each failed rank's log is shown unless it
+    only repeats rank 0's error, and the logs are then kept. On CPU each rank gets an equal share of the cores
+    (``OMP_NUM_THREADS``) unless that is set. Returns the exit status to leave with: that of the first rank seen
+    failing.
     """
     import shutil
     import signal
@@ -174,7 +209,8 @@ def launch_local(nproc: int, argv: list[str]) -> int:
             rank_env = {**env, "RANK": str(rank), "LOCAL_RANK": str(rank)}
             with open(logs / f"rank{rank}.log", "w") if rank else contextlib.nullcontext() as out:
                 procs.append(subprocess.Popen([sys.executable, "-m", "ganzoo", *argv], env=rank_env, stdout=out,
-                                              stderr=subprocess.STDOUT if out else None))
+                                              stderr=subprocess.STDOUT if out else subprocess.PIPE))
+        main_err = _Tee(procs[0].stderr)
         while not failed and any(p.poll() is None for p in procs):
             time.sleep(0.2)
             failed += [rank for rank, p in enumerate(procs) if p.poll() not in (None, 0) and rank not in failed]
@@ -187,15 +223,17 @@ def launch_local(nproc: int, argv: list[str]) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     failed += [rank for rank, p in enumerate(procs) if p.returncode not in (0, -signal.SIGTERM) and rank not in failed]
-    for rank in failed:
-        if rank:  # rank 0 printed its own error; the others' lines are in their logs
-            lines = [line for line in (logs / f"rank{rank}.log").read_text(errors="replace").splitlines()
-                     if line.strip()]
-            sys.stderr.write((lines[-1] if lines else f"rank {rank}: exited with status {procs[rank].returncode}")
-                             + "\n")
-    if not failed:
+    main_line, shown = main_err.last_line(), False
+    for rank in (r for r in failed if r):
+        line = _last_line(logs / f"rank{rank}.log") or f"rank {rank}: exited with status {procs[rank].returncode}"
+        if line.removeprefix(f"rank {rank}: ") != main_line:  # the same error on every rank is said once
+            sys.stderr.write(line + "\n")
+            shown = True
+    if shown:
+        sys.stderr.write(f"the other ranks' logs are in {logs}\n")
+    else:
         shutil.rmtree(logs, ignore_errors=True)
+    if not failed:
         return 0
-    sys.stderr.write(f"the other ranks' logs are in {logs}\n")
     code = procs[failed[0]].returncode
     return code if code > 0 else 128 - code
