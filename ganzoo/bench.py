@@ -207,7 +207,8 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
     n = config.num_samples or (DEFAULT_IMAGE_SAMPLES if image_data else DEFAULT_POINT_SAMPLES)
     sample_seed = config.seed + 1  # noise for scoring differs from the training noise stream
 
-    log(f"sampling {n} images from step {loaded.step} and from the untrained network")
+    log(f"sampling {n} {'images' if len(loaded.generator.data_shape) == 3 else 'points'} from step {loaded.step} "
+        "and from the untrained network")
     with clock.phase("sampling"):
         fake = _generate(loaded.sampler, n, sample_seed, device)
         seed_everything(train_cfg.seed)  # the exact initial weights the trainer started from

@@ -140,7 +140,10 @@ def _progress_events(quiet: bool):
     def on_warning(message: str) -> None:
         click.echo(f"warning: {_one_line(message)}", err=True)
 
-    return Events(on_start=on_start, on_step=on_step, on_warning=on_warning), state
+    def on_info(message: str) -> None:
+        click.echo(_one_line(message), err=True)
+
+    return Events(on_start=on_start, on_step=on_step, on_warning=on_warning, on_info=on_info), state
 
 
 def _check_gpu_count(nproc: int, device: str) -> None:
@@ -277,7 +280,7 @@ def train(ctx, variant, dataset, data_dir, steps, batch_size, image_size, channe
         return
     grids = sorted(run.samples.glob("*.png"))
     if resume and state.get("first") is not None and state["first"] >= state["bar"].total:
-        click.echo(f"{run.root} has already reached step {state['first']}; pass --steps N to train longer")
+        click.echo(f"{run.root} has already reached step {state['first']}; pass a larger --steps to train longer")
         return
     click.echo(f"trained in {time.perf_counter() - started:.0f} s -> {run.root}")
     if grids:

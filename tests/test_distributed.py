@@ -133,6 +133,13 @@ def test_nproc_option_launches_the_ranks_itself_and_reports_a_bad_batch_in_one_l
     assert good.returncode == 0, good.stderr
     assert len((run / "metrics.jsonl").read_text().splitlines()) == 2
 
+    # an error only rank 0 can see (the run is past --steps): one line from rank 0, no echo from the others
+    late = subprocess.run([sys.executable, "-m", "ganzoo", "train", "--resume", str(run), "--steps", "1", "--nproc",
+                           "2"], capture_output=True, text=True, env=_env(), timeout=120)
+    assert late.returncode == 2
+    assert [line for line in late.stderr.splitlines() if line.strip()] == [
+        f"error: --steps 1 is below step 2, which the run in {run} has already reached"]
+
 
 def test_world_reads_torchrun_environment_and_splits_the_global_batch(monkeypatch):
     monkeypatch.setenv("RANK", "1")

@@ -143,6 +143,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+RANK0_FAILED = "rank 0 could not start the run (its error says why)"
+
+
 class _Tee:
     """Copies a child's stream to our stderr as it arrives (progress bars included), keeping its last line."""
 
@@ -226,7 +229,8 @@ def launch_local(nproc: int, argv: list[str]) -> int:
     main_line, shown = main_err.last_line(), False
     for rank in (r for r in failed if r):
         line = _last_line(logs / f"rank{rank}.log") or f"rank {rank}: exited with status {procs[rank].returncode}"
-        if line.removeprefix(f"rank {rank}: ") != main_line:  # the same error on every rank is said once
+        said = line.removeprefix(f"rank {rank}: ")
+        if said != main_line and not said.endswith(RANK0_FAILED):  # an error is said once, by the rank that had it
             sys.stderr.write(line + "\n")
             shown = True
     if shown:

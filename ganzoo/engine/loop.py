@@ -21,7 +21,7 @@ from ganzoo.engine import checkpoint as ckpt
 from ganzoo.engine.batches import BatchStream
 from ganzoo.engine.config import TrainConfig, resolve
 from ganzoo.engine.device import select_device
-from ganzoo.engine.distributed import World, join, leave, rank_device, world_from_env
+from ganzoo.engine.distributed import RANK0_FAILED, World, join, leave, rank_device, world_from_env
 from ganzoo.engine.ema import EMA
 from ganzoo.engine.rundir import RunDir, RunLock
 from ganzoo.errors import CheckpointError, ConfigError, GanzooError
@@ -59,11 +59,16 @@ class Events:
     on_step: Callable[[StepStats], None] | None = None
     on_checkpoint: Callable[[int, Path], None] | None = None
     on_warning: Callable[[str], None] | None = None  # one-line notes: skipped checkpoints, set-aside files
+    on_info: Callable[[str], None] | None = None  # one-line facts worth showing, e.g. the process layout
     extra: dict = field(default_factory=dict)
 
     def warn(self, message: str) -> None:
         if self.on_warning:
             self.on_warning(message)
+
+    def info(self, message: str) -> None:
+        if self.on_info:
+            self.on_info(message)
 
 
 def seed_everything(seed: int) -> None:
@@ -382,7 +387,7 @@ def _on_main(world: World, action: Callable[[], None]) -> None:
     if not world.all_agree(error is None):
         if error is not None:
             raise error
-        raise GanzooError("rank 0 could not start the run (its error says why)")
+        raise GanzooError(RANK0_FAILED)
 
 
 def _train(config: TrainConfig, run: RunDir, registry: Registry, resume: bool, events: Events,
@@ -440,7 +445,7 @@ def _prepare_resumed(trainer: Trainer, run: RunDir, start: int, events: Events) 
 
 def _note(trainer: Trainer, events: Events) -> None:
     if trainer.world.active:
-        events.warn(f"training on {trainer.world.world_size} processes ({trainer.device.type}), "
+        events.info(f"training on {trainer.world.world_size} processes ({trainer.device.type}), "
                     f"{trainer.local_batch} of the global batch {trainer.config.batch_size} each")
     for note in trainer.notes:
         events.warn(note)
