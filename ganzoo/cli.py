@@ -239,7 +239,8 @@ def train(ctx, variant, dataset, data_dir, steps, batch_size, image_size, channe
           resume, quiet) -> None:
     """Train VARIANT (or continue a run with --resume RUN_DIR)."""
     import ganzoo
-    from ganzoo.engine.distributed import launch_local, world_from_env
+    from ganzoo.engine.distributed import world_from_env
+    from ganzoo.engine.launch import launch_local
 
     if resume:
         _check_resume_options(ctx, resume)

@@ -176,7 +176,7 @@ def test_nproc_hands_every_train_option_to_the_ranks_unchanged(monkeypatch, tmp_
     assert declared <= given, f"add {declared - given} to this test"
 
     launched: dict = {}
-    monkeypatch.setattr("ganzoo.engine.distributed.launch_local",
+    monkeypatch.setattr("ganzoo.engine.launch.launch_local",
                         lambda nproc, argv: launched.update(nproc=nproc, argv=argv) or 0)
     args = ["train", "gan", *[x for kv in options.items() for x in kv], *flags]
     result = CliRunner().invoke(cli.cli, [*args, "--nproc", "2"])
