@@ -2,7 +2,7 @@
 
     # the recorded run, on a quiet machine (estimated 30-50 minutes on 2 cores; --sizes 32 alone about a quarter):
     python benchmarks/throughput.py
-    python benchmarks/throughput.py --channels-last --out benchmarks/results/throughput_channels_last.json
+    python benchmarks/throughput.py --contiguous --out benchmarks/results/throughput_contiguous.json
     python benchmarks/throughput.py --compile --out benchmarks/results/throughput_compile.json
     python benchmarks/throughput.py --quick                  # smoke run (about a minute); writes to a temp dir
     python benchmarks/throughput.py --variants dcgan --sizes 64 --profile   # where the time goes, per loop
@@ -24,6 +24,8 @@ medians (engine / bare: 1.00 means no overhead), and the same ratio in images pe
 (the bare loop's gradient penalty goes through the eager D, as double backward cannot be compiled); both loops build
 the same network classes, so the compiled graphs are shared: the engine, warmed up first, pays the compilation
 ("warm-up s"), which is never counted in img/s. A loop that fails is reported in its cell and the other still timed.
+Both loops use the engine's memory layout: channels-last for convolutional networks on CPU (``ganzoo.engine.layout``);
+``--contiguous`` keeps both in PyTorch's default layout, the engine's before channels-last became its default.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ QUICK = {"sizes": [32], "batch_size": 16, "steps": 1, "repeats": 2, "warmup": 1}
 VERIFY_STEPS, VERIFY_BATCH = 3, 16
 
 
-def bench_registry(base: Registry, num_images: int, channels_last: bool) -> Registry:
+def bench_registry(base: Registry, num_images: int) -> Registry:
     """A copy of ``base`` plus a dataset of uniform-random uint8 images, so the engine trains without any file."""
     registry = Registry()
     for kind in ("variant", "loss", "dataset", "extractor"):
@@ -65,10 +67,7 @@ def bench_registry(base: Registry, num_images: int, channels_last: bool) -> Regi
     def load(request: DataRequest) -> ArrayData:
         rng = torch.Generator().manual_seed(request.seed)
         shape = (num_images, request.channels or 1, request.image_size, request.image_size)
-        images = torch.randint(0, 256, shape, dtype=torch.uint8, generator=rng)
-        if channels_last:  # indexing keeps the layout, so every batch arrives channels-last
-            images = images.contiguous(memory_format=torch.channels_last)
-        return ArrayData(images)
+        return ArrayData(torch.randint(0, 256, shape, dtype=torch.uint8, generator=rng))
 
     registry.add(DatasetSpec(RANDOM_DATASET, "uniform random uint8 images held in memory", load),
                  "throughput-benchmark")
@@ -79,15 +78,16 @@ class EngineLoop:
     """ganzoo's own training step."""
 
     def __init__(self, registry: Registry, variant: str, size: int, channels: int, batch: int, ema: bool,
-                 compile_nets: bool, channels_last: bool, seed: int, work: Path) -> None:
+                 compile_nets: bool, contiguous: bool, seed: int, work: Path) -> None:
         config = TrainConfig(variant=variant, dataset=RANDOM_DATASET, image_size=size, channels=channels,
                              batch_size=batch, seed=seed, device="cpu", compile=compile_nets,
                              ema_decay=None if ema else 0.0)
-        self.trainer = Trainer(config, RunDir(work), registry)
-        if channels_last:
-            nets = [self.trainer.G, self.trainer.D] + ([self.trainer.ema.module] if self.trainer.ema else [])
-            for net in nets:
-                net.to(memory_format=torch.channels_last)
+        self.trainer = t = Trainer(config, RunDir(work), registry)
+        if contiguous and t.channels_last:  # undo the engine's layout choice (no optimizer state exists yet)
+            for net in [t.G, t.D] + ([t.ema.module] if t.ema else []):
+                net.to(memory_format=torch.contiguous_format)
+            t.channels_last = False
+        self.channels_last = t.channels_last
         self.images = self.trainer.data.data
         self.has_ema = self.trainer.ema is not None
 
@@ -101,6 +101,7 @@ class BareLoop:
     def __init__(self, registry: Registry, spec: VariantSpec, images: torch.Tensor, batch: int, ema: bool,
                  compile_nets: bool, channels_last: bool, seed: int) -> None:
         defaults = spec.defaults
+        self.channels_last = channels_last
         self.loss: LossSpec = registry.loss(spec.loss)
         self.spec, self.images, self.batch, self.z_dim = spec, images, batch, defaults.z_dim
         self.n_critic = defaults.n_critic
@@ -135,7 +136,8 @@ class BareLoop:
     def real_batch(self) -> torch.Tensor:
         rows = self.batch_rows(self.k)
         self.k += 1
-        return self.images[rows].float().div_(127.5).sub_(1.0)
+        batch = self.images[rows].float().div_(127.5).sub_(1.0)
+        return batch.contiguous(memory_format=torch.channels_last) if self.channels_last else batch
 
     def penalty(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         """WGAN-GP: E[(||grad D(x_hat)|| - 1)^2] at random interpolates of real and fake.
@@ -235,9 +237,9 @@ def verify(registry: Registry, variant: str, size: int, args: argparse.Namespace
     compared): 0.0 means the bare loop computes the engine's update bit for bit."""
     batch = min(batch, args.batch_size)
     engine = EngineLoop(registry, variant, size, args.channels, batch, not args.no_ema, False,
-                        args.channels_last, args.seed, work)
+                        args.contiguous, args.seed, work)
     bare = BareLoop(registry, registry.variant(variant), engine.images, batch, not args.no_ema, False,
-                    args.channels_last, args.seed)
+                    engine.channels_last, args.seed)
     bare.batch_rows = engine.trainer.batches.indices  # the engine's batch order
     rng_state = torch.get_rng_state()
     for step in range(steps):
@@ -308,11 +310,12 @@ def run_one(registry: Registry, variant: str, size: int, args: argparse.Namespac
             row["max_weight_difference_after_verify"] = verify(registry, variant, size, args,
                                                                 work / f"{variant}-{size}-verify")
         engine = EngineLoop(registry, variant, size, args.channels, args.batch_size, not args.no_ema, args.compile,
-                            args.channels_last, args.seed, work / f"{variant}-{size}")
+                            args.contiguous, args.seed, work / f"{variant}-{size}")
         loops["engine"] = engine
         loops["bare"] = BareLoop(registry, spec, engine.images, args.batch_size, not args.no_ema, args.compile,
-                                 args.channels_last, args.seed)
+                                 engine.channels_last, args.seed)
         row["ema"] = engine.has_ema
+        row["channels_last"] = engine.channels_last
         row.update(measure(loops, args.steps, args.repeats, args.warmup, args.batch_size * n_critic))
         if args.profile:
             for name, text in profile({k: v for k, v in loops.items() if "error" not in row[k]}, args.steps).items():
@@ -346,15 +349,16 @@ def _cells(block: dict[str, Any] | None) -> tuple[str, str, str]:
 
 def table(rows: list[dict[str, Any]]) -> str:
     """The markdown table of all rows."""
-    lines = ["| variant | px | n_critic | D extras | EMA | same update | engine img/s | bare img/s | engine / bare "
+    lines = ["| variant | px | n_critic | D extras | EMA | layout | same update | engine img/s | bare img/s | engine / bare "
              "| engine / bare (CPU time) | engine range | bare range | warm-up s (engine / bare) |",
-             "|---|---:|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "|---|---:|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         extras = (f"GP {r['gradient_penalty']:g}" if r["gradient_penalty"]
                   else f"clip {r['weight_clip']:g}" if r["weight_clip"] else "")
         diff = r.get("max_weight_difference_after_verify")
         same = "" if diff is None else "bit-identical" if diff == 0 else f"max diff {diff:.1e}"
         ema = "" if "ema" not in r else "yes" if r["ema"] else "no"
+        layout = "" if "channels_last" not in r else "channels-last" if r["channels_last"] else "contiguous"
         if "error" in r:
             engine, bare = (f"failed: {r['error'][:70]}", "", ""), ("", "", "")
         else:
@@ -362,7 +366,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         ratio = f"{r['ratio_engine_over_bare']:.3f}" if "ratio_engine_over_bare" in r else ""
         cpu_ratio = f"{r['cpu_ratio_engine_over_bare']:.3f}" if "cpu_ratio_engine_over_bare" in r else ""
         warm = f"{engine[2]} / {bare[2]}" if engine[2] or bare[2] else ""
-        lines.append(f"| {r['variant']} | {r['image_size']} | {r['n_critic']} | {extras} | {ema} | {same} "
+        lines.append(f"| {r['variant']} | {r['image_size']} | {r['n_critic']} | {extras} | {ema} | {layout} | {same} "
                      f"| {engine[0]} | {bare[0]} | {ratio} | {cpu_ratio} | {engine[1]} | {bare[1]} | {warm} |")
     return "\n".join(lines)
 
@@ -377,7 +381,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=None, help="timed rounds per loop (default 5)")
     p.add_argument("--warmup", type=int, default=None, help="untimed generator steps per loop first (default 2)")
     p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
-    p.add_argument("--channels-last", action="store_true", help="channels-last networks and data in both loops")
+    p.add_argument("--contiguous", action="store_true",
+                   help="both loops in PyTorch's default layout instead of the engine's (channels-last on CPU)")
     p.add_argument("--compile", action="store_true", help="torch.compile both networks in both loops")
     p.add_argument("--no-ema", action="store_true", help="no EMA generator in either loop")
     p.add_argument("--seed", type=int, default=0)
@@ -407,7 +412,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     load_start = common.load_average()
     if warning := common.load_warning():
         print(f"warning: {warning}", file=sys.stderr)
-    registry = bench_registry(get_registry(), max(NUM_IMAGES, args.batch_size), args.channels_last)
+    registry = bench_registry(get_registry(), max(NUM_IMAGES, args.batch_size))
     variants = image_variants(registry, args.variants)
     out = args.out or (Path(tempfile.mkdtemp(prefix="ganzoo-throughput-")) / "throughput.json" if args.quick
                        else common.RESULTS / "throughput.json")
@@ -427,7 +432,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "command": common.command_line(__file__, argv), "date": common.timestamp(), "quick": args.quick,
         "settings": {"sizes": args.sizes, "channels": args.channels, "batch_size": args.batch_size,
                      "steps": args.steps, "repeats": args.repeats, "warmup": args.warmup, "threads": threads,
-                     "channels_last": args.channels_last, "compile": args.compile, "ema": not args.no_ema,
+                     "contiguous": args.contiguous, "compile": args.compile, "ema": not args.no_ema,
                      "seed": args.seed, "device": "cpu", "num_images": max(NUM_IMAGES, args.batch_size),
                      "verify": {"enabled": args.verify, "steps": VERIFY_STEPS,
                                 "batch_size": min(VERIFY_BATCH, args.batch_size)}},

@@ -12,6 +12,7 @@ import torch
 from ganzoo.engine import checkpoint as ckpt
 from ganzoo.engine.config import TrainConfig
 from ganzoo.engine.device import select_device
+from ganzoo.engine.layout import prefer_channels_last
 from ganzoo.engine.loop import Events
 from ganzoo.engine.loop import train as _train
 from ganzoo.engine.rundir import RunDir, find_run
@@ -99,6 +100,8 @@ def load(path: str | Path, device: str = "cpu", registry: Registry | None = None
         for net in (g, d, ema):
             if net is not None:
                 net.to(target).eval()
+        # the layout training used, so samples come from the same kernels (and faster on CPU)
+        prefer_channels_last(target, g, d, data_shape, int(meta["z_dim"]), *([ema] if ema is not None else []))
         return LoadedRun(spec, config, int(meta["step"]), g, d, ema, candidate, problems)
     raise CheckpointError(f"no loadable checkpoint in {run.root}: {'; '.join(problems)}")
 

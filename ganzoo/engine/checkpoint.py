@@ -208,9 +208,13 @@ def load_optimizer(prefix: str, optimizer: torch.optim.Optimizer, tensors: Mappi
             if not 0 <= idx < len(params):
                 raise ValueError(f"state for parameter {idx}, the optimizer has {len(params)}")
             for key, value in values.items():
-                if isinstance(value, torch.Tensor) and value.dim() > 0 and value.shape != params[idx].shape:
-                    raise ValueError(f"{key} of parameter {idx} has shape {tuple(value.shape)}, "
-                                     f"the parameter {tuple(params[idx].shape)}")
+                if isinstance(value, torch.Tensor) and value.dim() > 0:
+                    if value.shape != params[idx].shape:
+                        raise ValueError(f"{key} of parameter {idx} has shape {tuple(value.shape)}, "
+                                         f"the parameter {tuple(params[idx].shape)}")
+                    # in the parameter's memory layout (channels-last weights), as the state was before saving:
+                    # element-wise kernels take other code paths on mixed layouts, which would break bitwise resume
+                    values[key] = torch.empty_like(params[idx], dtype=value.dtype).copy_(value)
         optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
     except (KeyError, ValueError, TypeError, IndexError, AttributeError, RuntimeError) as exc:
         raise CheckpointError(f"{source}: the {prefix} optimizer state does not fit ({_first_line(exc)})") from exc

@@ -23,6 +23,7 @@ from ganzoo.engine.config import TrainConfig, resolve
 from ganzoo.engine.device import select_device
 from ganzoo.engine.distributed import RANK0_FAILED, World, join, leave, rank_device, world_from_env
 from ganzoo.engine.ema import EMA
+from ganzoo.engine.layout import prefer_channels_last
 from ganzoo.engine.rundir import RunDir, RunLock
 from ganzoo.errors import CheckpointError, ConfigError, GanzooError
 from ganzoo.losses import gradient_penalty
@@ -122,6 +123,7 @@ class Trainer:
                 self.notes.append("batch norm statistics are per rank on CPU (torch's SyncBatchNorm needs a GPU), "
                                   "so this run is not the single-process run with the same global batch")
         self.G, self.D = g.to(self.device), d.to(self.device)
+        self.channels_last = prefer_channels_last(self.device, self.G, self.D, data_shape, config.z_dim)
         defaults = self.spec.defaults
         self.opt_g = _with_lr(defaults.g_optimizer, config.lr_g).build(self.G.parameters())
         self.opt_d = _with_lr(defaults.d_optimizer, config.lr_d).build(self.D.parameters())
@@ -173,7 +175,8 @@ class Trainer:
 
     def _real_batch(self, index: int) -> torch.Tensor:
         rows = self.batches.indices(index)
-        return self.data.to_model(self.data.data[rows]).to(self.device, non_blocking=True)
+        batch = self.data.to_model(self.data.data[rows]).to(self.device, non_blocking=True)
+        return batch.contiguous(memory_format=torch.channels_last) if self.channels_last else batch
 
     def _backward_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, net: str) -> None:
         optimizer.zero_grad(set_to_none=True)
