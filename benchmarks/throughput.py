@@ -349,8 +349,8 @@ def _cells(block: dict[str, Any] | None) -> tuple[str, str, str]:
 
 def table(rows: list[dict[str, Any]]) -> str:
     """The markdown table of all rows."""
-    lines = ["| variant | px | n_critic | D extras | EMA | layout | same update | engine img/s | bare img/s | engine / bare "
-             "| engine / bare (CPU time) | engine range | bare range | warm-up s (engine / bare) |",
+    lines = ["| variant | px | n_critic | D extras | EMA | layout | same update | engine img/s | bare img/s "
+             "| engine / bare | engine / bare (CPU time) | engine range | bare range | warm-up s (engine / bare) |",
              "|---|---:|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         extras = (f"GP {r['gradient_penalty']:g}" if r["gradient_penalty"]
