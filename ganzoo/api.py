@@ -100,7 +100,8 @@ def load(path: str | Path, device: str = "cpu", registry: Registry | None = None
         for net in (g, d, ema):
             if net is not None:
                 net.to(target).eval()
-        # the layout training used, so samples come from the same kernels (and faster on CPU)
+        # the engine's layout rule (channels-last for convolutional networks on CPU): the kernels CPU training
+        # used, and faster sampling
         prefer_channels_last(target, g, d, data_shape, int(meta["z_dim"]), *([ema] if ema is not None else []))
         return LoadedRun(spec, config, int(meta["step"]), g, d, ema, candidate, problems)
     raise CheckpointError(f"no loadable checkpoint in {run.root}: {'; '.join(problems)}")
@@ -116,4 +117,4 @@ def sample(run: LoadedRun, n: int, seed: int = 0, batch_size: int = 256) -> torc
     for start in range(0, n, batch_size):
         z = torch.randn(min(batch_size, n - start), g.z_dim, generator=noise_rng).to(device)
         chunks.append(g(z).float().cpu())
-    return torch.cat(chunks) if chunks else torch.empty(0, *g.data_shape)
+    return torch.cat(chunks).contiguous() if chunks else torch.empty(0, *g.data_shape)

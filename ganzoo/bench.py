@@ -111,7 +111,7 @@ def _generate(generator: torch.nn.Module, n: int, seed: int, device: torch.devic
         z = torch.randn(min(batch, n - start), generator.z_dim, generator=noise_rng).to(device)
         x = generator(z).float().cpu()
         chunks.append(to_uint8_images(x) if x.dim() == 4 else x)
-    return torch.cat(chunks)
+    return torch.cat(chunks).contiguous()
 
 
 def _machine(device: torch.device) -> dict[str, Any]:

@@ -97,7 +97,9 @@ def _markdown(metrics: dict[str, Any], images: dict[str, str]) -> str:
         f"Trained {m['train']['steps']} generator steps (batch {cfg['batch_size']}, seed {cfg['seed']}, "
         f"loss {cfg['loss']}); scored on N={m['num_samples']} generated samples (noise seed {m['sample_seed']}) "
         "against the held-out test split. FID and KID are biased by N: compare only at equal N, and read each "
-        "score against the floor (two real samples of the same size) and the untrained network.",
+        "score against the floor (two real samples of the same size) and the untrained network. This is one "
+        "seed: adversarial training amplifies float rounding, so scores move between seeds, thread counts and "
+        "machines; compare methods over several `--seed` values.",
         "",
         _md_table(header, rows) if rows else "_No metric applies to this dataset._",
         "",

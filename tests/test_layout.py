@@ -4,8 +4,10 @@ was without its weights, statistics or the random streams changing."""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from helpers import make_image_folder
@@ -90,46 +92,74 @@ def test_a_loaded_run_samples_in_the_layout_it_trained_in(tmp_path):
     loaded = ganzoo.load(run.root)
     assert any(_channels_last(p) for p in _four_d(loaded.generator, loaded.discriminator, loaded.ema_generator))
     assert not loaded.generator.training and not loaded.discriminator.training
+    samples = ganzoo.sample(loaded, 3)
+    assert samples.is_contiguous() and samples.view(3, -1).shape == (3, 3 * 32 * 32)  # callers may .view it
 
 
 class _ConvG(nn.Module):
+    """A convolutional generator with a frozen (eval-mode) batch norm and a 5-D parameter, as modulated
+    convolutions keep their weights: only 4-D tensors have a channels-last layout."""
+
     def __init__(self) -> None:
         super().__init__()
         self.net = nn.Sequential(nn.ConvTranspose2d(8, 4, 4), nn.BatchNorm2d(4), nn.ReLU(), nn.Conv2d(4, 3, 1))
+        self.frozen = nn.BatchNorm2d(3).eval()
+        self.style = nn.Parameter(torch.ones(1, 3, 1, 1, 1))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z.view(-1, 8, 1, 1))
+        return self.frozen(self.net(z.view(-1, 8, 1, 1))) * self.style[..., 0]
 
 
 class _ViewingD(nn.Module):
-    """Flattens a conv activation with ``.view``, which a channels-last activation does not allow."""
+    """Flattens a conv activation with ``.view``, which a channels-last activation does not allow; it also draws
+    from Python's and numpy's random streams, as augmentation code does."""
 
     def __init__(self) -> None:
         super().__init__()
         self.conv, self.head = nn.Conv2d(3, 6, 3), nn.Linear(6 * 2 * 2, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        random.random()
+        np.random.rand()
         h = self.conv(x)
         return self.head(h.view(h.shape[0], -1))
 
 
 class _ReshapingD(_ViewingD):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        random.random()
+        np.random.rand()
         return self.head(self.conv(x).flatten(1))
 
 
-@pytest.mark.parametrize(("d_class", "converted"), [(_ReshapingD, True), (_ViewingD, False)])
+class _ViewsOnlyWhenTrainingD(_ReshapingD):
+    """Passes a forward in eval mode and fails in training: the check must run the networks as they train."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x) if not self.training else _ViewingD.forward(self, x)
+
+
+def _everything(*nets: nn.Module) -> dict[str, torch.Tensor]:
+    return {f"{i}.{k}": v.clone() for i, net in enumerate(nets) for k, v in net.state_dict().items()}
+
+
+@pytest.mark.parametrize(("d_class", "converted"),
+                         [(_ReshapingD, True), (_ViewingD, False), (_ViewsOnlyWhenTrainingD, False)])
 def test_the_layout_check_changes_nothing_but_the_layout(d_class, converted):
     g, d = _ConvG().train(), d_class().train()
-    before = {k: v.clone() for k, v in {**g.state_dict(), **{f"d.{k}": v for k, v in d.state_dict().items()}}.items()}
-    rng = torch.get_rng_state()
+    before, modes = _everything(g, d), [m.training for net in (g, d) for m in net.modules()]
+    states = torch.get_rng_state(), random.getstate(), np.random.get_state()[1].copy()
     assert prefer_channels_last(CPU, g, d, (3, 4, 4), 8) is converted
     assert any(_channels_last(p) for p in _four_d(g, d)) is converted
-    assert torch.equal(torch.get_rng_state(), rng)
-    after = {**g.state_dict(), **{f"d.{k}": v for k, v in d.state_dict().items()}}
+    assert g.style.is_contiguous()  # the 5-D parameter keeps its layout
+    assert torch.equal(torch.get_rng_state(), states[0]) and random.getstate() == states[1]
+    assert np.array_equal(np.random.get_state()[1], states[2])
+    after = _everything(g, d)
     assert all(torch.equal(before[k], after[k]) for k in before)  # batch-norm statistics included
-    assert g.training and d.training
-    d(g(torch.randn(2, 8)))  # and the networks still run
+    assert [m.training for net in (g, d) for m in net.modules()] == modes  # the frozen batch norm stays in eval
+    assert all(p.grad is None for net in (g, d) for p in net.parameters())  # the check steps copies
+    if d_class is not _ViewsOnlyWhenTrainingD:
+        d(g(torch.randn(2, 8)))  # and the networks still run
 
 
 def test_the_layout_is_left_alone_off_the_cpu():
