@@ -166,3 +166,12 @@ def test_the_layout_is_left_alone_off_the_cpu():
     g, d = _ConvG(), _ReshapingD()
     assert not prefer_channels_last(torch.device("cuda"), g, d, (3, 4, 4), 8)
     assert not any(_channels_last(p) for p in _four_d(g, d))
+
+
+def test_single_channel_weights_are_restrided_too():
+    """(out, 1, k, k) weights count as channels-last either way; the engine gives them channels-last strides as
+    Module.to does, the kernels its recorded benchmark numbers were trained with."""
+    g = nn.Sequential(nn.Unflatten(1, (8, 1, 1)), nn.ConvTranspose2d(8, 1, 4))
+    d = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten(), nn.Linear(16, 1))
+    assert prefer_channels_last(CPU, g, d, (1, 4, 4), 8)
+    assert d[0].weight.stride() == (9, 1, 3, 1)

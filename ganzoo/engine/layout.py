@@ -55,8 +55,9 @@ def _passes_a_step(generator: torch.nn.Module, discriminator: torch.nn.Module, d
 
 
 def _to_channels_last(net: torch.nn.Module) -> None:
-    # only 4-D tensors have a channels-last layout; Module.to(memory_format=...) would refuse 5-D ones
-    net._apply(lambda t: t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t)
+    # only 4-D tensors have a channels-last layout; Module.to(memory_format=...) would refuse 5-D ones. Tensor.to
+    # (unlike .contiguous) also restrides single-channel weights, which picks other oneDNN kernels.
+    net._apply(lambda t: t.to(memory_format=torch.channels_last) if t.dim() == 4 else t)
 
 
 def _is_conv2d(module: torch.nn.Module) -> bool:
