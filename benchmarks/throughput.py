@@ -103,6 +103,9 @@ class BareLoop:
         defaults = spec.defaults
         self.channels_last = channels_last
         self.loss: LossSpec = registry.loss(spec.loss)
+        regs = [(registry.regulariser(name), value) for name, value in spec.regularisers.items()]
+        self.penalties = [(r.penalty, v) for r, v in regs if r.penalty is not None]
+        self.constraints = [(r.after_step, v) for r, v in regs if r.after_step is not None]
         self.spec, self.images, self.batch, self.z_dim = spec, images, batch, defaults.z_dim
         self.n_critic = defaults.n_critic
         torch.manual_seed(seed)  # the same initial weights the engine's Trainer builds
@@ -139,32 +142,23 @@ class BareLoop:
         batch = self.images[rows].float().div_(127.5).sub_(1.0)
         return batch.contiguous(memory_format=torch.channels_last) if self.channels_last else batch
 
-    def penalty(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        """WGAN-GP: E[(||grad D(x_hat)|| - 1)^2] at random interpolates of real and fake.
-
-        Through the eager D even under ``--compile``: compiled graphs do not support the double backward.
-        """
-        alpha = torch.rand(real.shape[0], 1, 1, 1)
-        x_hat = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-        (grad,) = torch.autograd.grad(self.D(x_hat).sum(), x_hat, create_graph=True)
-        return (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()
-
     def step(self) -> None:
-        spec, loss = self.spec, self.loss
+        loss = self.loss
         for _ in range(self.n_critic):  # D (critic) steps, each on a fresh real batch
             real = self.real_batch()
             with torch.no_grad():
                 fake = self.g_fwd(torch.randn(self.batch, self.z_dim))
             d_loss = loss.d_loss(self.d_fwd(real), self.d_fwd(fake))
-            if spec.gradient_penalty:
-                d_loss = d_loss + spec.gradient_penalty * self.penalty(real, fake)
+            # penalties through the eager D even under --compile: compiled graphs have no double backward
+            inputs = ganzoo.PenaltyInputs(self.D, real, fake, lambda: torch.rand(self.batch))
+            for penalty, value in self.penalties:
+                d_loss = d_loss + value * penalty(inputs)
             self.opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             self.opt_d.step()
-            if spec.weight_clip is not None:
+            for after_step, value in self.constraints:
                 with torch.no_grad():
-                    for p in self.D.parameters():
-                        p.clamp_(-spec.weight_clip, spec.weight_clip)
+                    after_step(self.D, value)
 
         self.D.requires_grad_(False)  # G step: no gradients for D's weights
         fake_scores = self.d_fwd(self.g_fwd(torch.randn(self.batch, self.z_dim)))
@@ -301,8 +295,8 @@ def run_one(registry: Registry, variant: str, size: int, args: argparse.Namespac
     n_critic = spec.defaults.n_critic
     row: dict[str, Any] = {
         "variant": variant, "image_size": size, "channels": args.channels, "batch_size": args.batch_size,
-        "n_critic": n_critic, "loss": spec.loss, "gradient_penalty": spec.gradient_penalty or None,
-        "weight_clip": spec.weight_clip, "load_average_before": common.load_average(),
+        "n_critic": n_critic, "loss": spec.loss, "regularisers": dict(spec.regularisers),
+        "load_average_before": common.load_average(),
     }
     loops: dict[str, Any] = {}
     try:
@@ -353,8 +347,7 @@ def table(rows: list[dict[str, Any]]) -> str:
              "| engine / bare | engine / bare (CPU time) | engine range | bare range | warm-up s (engine / bare) |",
              "|---|---:|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        extras = (f"GP {r['gradient_penalty']:g}" if r["gradient_penalty"]
-                  else f"clip {r['weight_clip']:g}" if r["weight_clip"] else "")
+        extras = ", ".join(f"{name} {value:g}" for name, value in r.get("regularisers", {}).items())
         diff = r.get("max_weight_difference_after_verify")
         same = "" if diff is None else "bit-identical" if diff == 0 else f"max diff {diff:.1e}"
         ema = "" if "ema" not in r else "yes" if r["ema"] else "no"

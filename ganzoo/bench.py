@@ -2,12 +2,16 @@
 
 Every score comes with two references at the same sample count so a reader can interpret it: the *floor*
 (real training images against the real test images: the best a perfect generator could expect at this N) and the
-*baseline* (the same network at step 0, untrained, from the same seed).
+*baseline* (the same network at step 0, untrained, from the same seed). Both are the same for every run that shares
+their inputs, so they are computed once and cached (:func:`cached_score`); only the trained generator is scored
+afresh.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import platform
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +22,7 @@ from typing import Any
 import torch
 
 from ganzoo import __version__
+from ganzoo.cache import cache_dir
 from ganzoo.data import load_dataset, parse_dataset_name, to_uint8_images
 from ganzoo.engine import Events, TrainConfig, find_run, resolve
 from ganzoo.engine import train as train_run
@@ -25,6 +30,7 @@ from ganzoo.engine.device import select_device
 from ganzoo.engine.loop import seed_everything
 from ganzoo.errors import ConfigError
 from ganzoo.models import build
+from ganzoo.progress import ProgressFactory, no_progress
 from ganzoo.registry import Registry
 
 DEFAULT_IMAGE_SAMPLES = 2100  # > 2048, the Inception feature dimension: FID needs more samples than dimensions
@@ -102,7 +108,8 @@ def _batches(images: torch.Tensor, size: int = 100) -> Iterator[torch.Tensor]:
 
 
 @torch.no_grad()
-def _generate(generator: torch.nn.Module, n: int, seed: int, device: torch.device, batch: int = 250) -> torch.Tensor:
+def _generate(generator: torch.nn.Module, n: int, seed: int, device: torch.device, batch: int = 250,
+              progress: Callable[[int], None] | None = None) -> torch.Tensor:
     """``n`` samples from ``generator`` in eval mode, noise seeded by ``seed``; images come back as uint8."""
     generator = generator.to(device).eval()
     noise_rng = torch.Generator().manual_seed(seed)
@@ -111,7 +118,34 @@ def _generate(generator: torch.nn.Module, n: int, seed: int, device: torch.devic
         z = torch.randn(min(batch, n - start), generator.z_dim, generator=noise_rng).to(device)
         x = generator(z).float().cpu()
         chunks.append(to_uint8_images(x) if x.dim() == 4 else x)
+        if progress is not None:
+            progress(len(x))
     return torch.cat(chunks).contiguous()
+
+
+def cached_score(key: dict[str, Any], compute: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], bool]:
+    """``compute()``'s JSON-able result, stored under ``cache_dir("scores")`` by ``key``; (result, from_cache).
+
+    For scores that depend on nothing a training run changes (the real-vs-real floor, the untrained network), so
+    that a benchmark computes them once per configuration. An unreadable cache entry is recomputed and replaced.
+    """
+    from ganzoo.engine.checkpoint import atomic_write
+
+    text = json.dumps(key, sort_keys=True, default=str)
+    path = cache_dir("scores") / f"{key.get('kind', 'score')}-{hashlib.sha256(text.encode()).hexdigest()[:20]}.json"
+    try:
+        stored = json.loads(path.read_text())
+        if stored.get("key") == json.loads(text):
+            return stored["result"], True
+    except (OSError, ValueError, AttributeError, KeyError):
+        pass
+    result = json.loads(json.dumps(compute(), default=float))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps({"key": json.loads(text), "result": result})))
+    except OSError:
+        pass  # an unwritable cache costs a recomputation next time, not this result
+    return result, False
 
 
 def _machine(device: torch.device) -> dict[str, Any]:
@@ -133,7 +167,7 @@ def _train_or_reuse(config: BenchConfig, registry: Registry, out: Path, events: 
                                  device=config.device), registry)
     run_dir = out / "run"
     if (run_dir / "config.json").is_file():
-        stored = TrainConfig.from_file(run_dir / "config.json")
+        stored = resolve(TrainConfig.from_file(run_dir / "config.json"), registry)
         if stored != wanted:
             raise ConfigError(f"{out} holds a benchmark of another configuration; choose another --out")
         run = find_run(run_dir)
@@ -163,12 +197,15 @@ def _extractor_names(config: BenchConfig, registry: Registry, dataset_base: str)
 
 
 def run_bench(config: BenchConfig, registry: Registry | None = None, events: Events | None = None,
-              log: Callable[[str], None] = lambda message: None) -> BenchResult:
-    """Run one benchmark and write ``metrics.json``, ``report.md`` and ``report.html`` to its directory."""
+              log: Callable[[str], None] = lambda message: None,
+              progress: ProgressFactory = no_progress) -> BenchResult:
+    """Run one benchmark and write ``metrics.json``, ``report.md`` and ``report.html`` to its directory.
+
+    ``log`` receives one-line notes and ``progress`` opens a bar for each phase that takes more than moments
+    (sampling, feature extraction, scoring); training reports through ``events``.
+    """
     import ganzoo
-    from ganzoo.metrics.pipeline import extract, score
-    from ganzoo.metrics.reference import reference_features
-    from ganzoo.plots import save_samples
+    from ganzoo.plots import fid_records, save_samples
     from ganzoo.plugins import get_registry
     from ganzoo.report import write_report
 
@@ -207,64 +244,117 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
     n = config.num_samples or (DEFAULT_IMAGE_SAMPLES if image_data else DEFAULT_POINT_SAMPLES)
     sample_seed = config.seed + 1  # noise for scoring differs from the training noise stream
 
-    log(f"sampling {n} {'images' if len(loaded.generator.data_shape) == 3 else 'points'} from step {loaded.step} "
-        "and from the untrained network")
+    kind = "images" if len(loaded.generator.data_shape) == 3 else "points"
     with clock.phase("sampling"):
-        fake = _generate(loaded.sampler, n, sample_seed, device)
+        bar = progress(f"sampling {n} {kind} from step {loaded.step}", n, kind[:-1])
+        try:
+            fake = _generate(loaded.sampler, n, sample_seed, device, progress=bar.update)
+        finally:
+            bar.close()
         seed_everything(train_cfg.seed)  # the exact initial weights the trainer started from
         untrained, _ = build(spec, loaded.generator.data_shape, loaded.generator.z_dim)
-        baseline = _generate(untrained, n, sample_seed, device)
+        untrained_grid = _generate(untrained, 64, sample_seed, device)
     grid_path = out / "samples.png"
     save_samples(fake[:64].float().div(127.5).sub(1) if image_data else fake, grid_path,
                  kind="image" if image_data else "points")
-    save_samples(baseline[:64].float().div(127.5).sub(1) if image_data else baseline, out / "samples_step0.png",
-                 kind="image" if image_data else "points")
+    save_samples(untrained_grid.float().div(127.5).sub(1) if image_data else untrained_grid,
+                 out / "samples_step0.png", kind="image" if image_data else "points")
+
+    def untrained_samples() -> torch.Tensor:
+        with clock.phase("sampling"):
+            return _generate(untrained, n, sample_seed, device)
 
     metrics: dict[str, Any] = {
         "variant": spec.name, "dataset": train_cfg.dataset, "num_samples": n, "seed": config.seed,
         "sample_seed": sample_seed, "run": str(run_dir),
         "train": {"steps": loaded.step, "config": dataclasses.asdict(train_cfg)},
-        "anchor": None, "scores": {}, "timings_s": clock.seconds, "machine": _machine(device),
+        "anchor": None, "scores": {}, "cached": [], "timings_s": clock.seconds, "machine": _machine(device),
         "command": None,
     }
+    untrained_key = {"kind": "untrained", "ganzoo": __version__, "torch": torch.__version__,
+                     "variant": spec.name, "plugin": _plugin_version(registry, spec.name),
+                     "data_shape": list(loaded.generator.data_shape), "z_dim": loaded.generator.z_dim,
+                     "seed": train_cfg.seed, "sample_seed": sample_seed, "num_samples": n}
     if image_data:
-        names = _extractor_names(config, registry, dataset_base)
-        for name in names:
-            ext_spec = registry.extractor(name)
-            log(f"scoring with {name} ({ext_spec.feature_dim}-d features)")
-            extractor = ext_spec.build(device=device)
-            with clock.phase("reference features"):
-                test = reference_features(registry, train_cfg.dataset, "test", name, n, train_cfg.image_size,
-                                          loaded.generator.data_shape[0], train_cfg.data_dir, device,
-                                          extractor=extractor)
-                train_real = reference_features(registry, train_cfg.dataset, "train", name, n,
-                                                train_cfg.image_size, loaded.generator.data_shape[0],
-                                                train_cfg.data_dir, device, extractor=extractor)
-            with clock.phase("generated features"):
-                fake_set = extract(extractor, _batches(fake), device=device)
-                base_set = extract(extractor, _batches(baseline), device=device)
-            with clock.phase("scoring"):
-                classes = dataset_spec.num_classes
-                metrics["scores"][name] = {
-                    "final": score(test, fake_set, num_classes=classes, seed=config.seed),
-                    "step0": score(test, base_set, num_classes=classes, seed=config.seed),
-                    "floor": score(test, train_real, num_classes=classes, seed=config.seed),
-                }
+        baseline: list[torch.Tensor] = []  # the untrained network's n samples, drawn only if a score needs them
+
+        def untrained_images() -> torch.Tensor:
+            if not baseline:
+                baseline.append(untrained_samples())
+            return baseline[0]
+
+        for name in _extractor_names(config, registry, dataset_base):
+            scores, cached = _score_images(registry, name, train_cfg, loaded, fake, untrained_images,
+                                           {**untrained_key, "num_classes": dataset_spec.num_classes}, config.seed,
+                                           device, clock, progress)
+            metrics["scores"][name] = scores
+            metrics["cached"] += [f"{name}/{what}" for what in cached]
     else:
         if dataset_spec.evaluate is None:
             raise ConfigError(f"dataset {dataset_base!r} has no evaluate() for point samples")
         real = load_dataset(registry, train_cfg.dataset, split="test", seed=train_cfg.seed)
         with clock.phase("scoring"):
             metrics["toy"] = {"final": dataset_spec.evaluate(fake, config.seed),
-                              "step0": dataset_spec.evaluate(baseline, config.seed),
+                              "step0": dataset_spec.evaluate(untrained_samples(), config.seed),
                               "floor": dataset_spec.evaluate(real.data[:n], config.seed)}
         from ganzoo.plots import save_scatter
 
         save_scatter(fake, grid_path, reference=real.data[:n], title=f"{spec.name} step {loaded.step}")
+    metrics["fid_while_training"] = fid_records(find_run(Path(run_dir)).read_metrics())
     metrics["timings_s"]["total"] = time.perf_counter() - started
-    losses_src = Path(run_dir) / "losses.png"
-    write_report(out, metrics, losses_src if losses_src.exists() else None)
+    pictures = {name: Path(run_dir) / f"{name}.png" for name in ("losses", "fid")}
+    write_report(out, metrics, {name: path for name, path in pictures.items() if path.exists()})
     return BenchResult(out, metrics)
+
+
+def _score_images(registry: Registry, name: str, train_cfg: TrainConfig, loaded: Any, fake: torch.Tensor,
+                  untrained_images: Callable[[], torch.Tensor], untrained_key: dict[str, Any], seed: int,
+                  device: torch.device, clock: _Clock, progress: ProgressFactory
+                  ) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Scores with extractor ``name``: the trained generator's ("final"), the untrained network's ("step0") and
+    the real-vs-real floor ("floor"), all against the test split; the last two come from the cache when they can.
+    Returns the scores and which of them were cached."""
+    from ganzoo.metrics.pipeline import extract, score
+    from ganzoo.metrics.reference import reference_features
+
+    ext_spec = registry.extractor(name)
+    extractor = ext_spec.build(device=device)
+    n, channels = len(fake), loaded.generator.data_shape[0]
+    with clock.phase("reference features"):
+        test, train = (reference_features(registry, train_cfg.dataset, split, name, n, train_cfg.image_size,
+                                          channels, train_cfg.data_dir, device, extractor=extractor, progress=progress)
+                       for split in ("test", "train"))
+
+    def features(images: torch.Tensor, what: str):
+        with clock.phase("generated features"):
+            bar = progress(f"{name} features of {what}", len(images), "img")
+            try:
+                return extract(extractor, _batches(images), device=device, progress=bar.update)
+            finally:
+                bar.close()
+
+    def scored(fake_set) -> dict[str, Any]:
+        with clock.phase("scoring"):
+            return score(test, fake_set, num_classes=untrained_key["num_classes"], seed=seed)
+
+    common = {"ganzoo": __version__, "extractor": name, "extractor_version": ext_spec.version,
+              "reference": test.meta.get("cache_key"), "kid_seed": seed}
+    floor, floor_cached = cached_score({**common, "kind": "floor", "train": train.meta.get("cache_key")},
+                                       lambda: scored(train))
+    step0, step0_cached = cached_score({**untrained_key, **common},
+                                       lambda: scored(features(untrained_images(), "the untrained network")))
+    final = scored(features(fake, f"step {loaded.step}"))
+    cached = [what for what, hit in (("floor", floor_cached), ("step0", step0_cached)) if hit]
+    return {"final": final, "step0": step0, "floor": floor}, cached
+
+
+def _plugin_version(registry: Registry, variant: str) -> str:
+    """The registering plugin and its distribution version, so cached untrained scores follow a plugin upgrade."""
+    from ganzoo.plugins import get_plugins
+
+    plugin = registry.entry("variant", variant).plugin
+    info = get_plugins().infos.get(plugin)
+    return f"{plugin} {info.distribution if info else ''} {info.version if info else ''}".strip()
 
 
 def compare(results: list[BenchResult], out: Path) -> Path:
@@ -272,3 +362,67 @@ def compare(results: list[BenchResult], out: Path) -> Path:
     from ganzoo.report import write_comparison
 
     return write_comparison(results, Path(out))
+
+
+@dataclass
+class SeedSummary:
+    """Mean and standard deviation of one variant's benchmarks over several seeds."""
+
+    variant: str
+    seeds: list[int]
+    table: dict[str, dict[str, float | None]]  # "extractor metric" -> {"mean", "sd", "min", "max"}
+    path: Path
+
+    @property
+    def headline(self) -> str:
+        fids = [f"{key} {v['mean']:.2f} ± {v['sd']:.2f}" for key, v in self.table.items()
+                if key.endswith(" fid") and v["mean"] is not None]
+        return "; ".join(fids) or "no FID"
+
+
+_SUMMARISED = ("fid", "kid_mean", "precision", "recall", "is_mean", "modes_covered", "mode_kl")
+
+
+def summarize_seeds(results: list[BenchResult], out: Path) -> SeedSummary:
+    """``seeds.md`` / ``seeds.json`` in ``out``: each score's mean ± sample standard deviation over the seeds (and
+    training time), plus the quality-per-minute overlay of the runs."""
+    import statistics
+
+    from ganzoo.engine.checkpoint import atomic_write
+
+    out.mkdir(parents=True, exist_ok=True)
+    first = results[0].metrics
+    columns: dict[str, list[float]] = {}
+    for result in results:
+        for extractor, block in result.metrics.get("scores", {}).items():
+            for key in _SUMMARISED:
+                value = block["final"].get(key)
+                if isinstance(value, (int, float)):
+                    columns.setdefault(f"{extractor} {key}", []).append(float(value))
+        for key, value in result.metrics.get("toy", {}).get("final", {}).items():
+            if isinstance(value, (int, float)):
+                columns.setdefault(f"toy {key}", []).append(float(value))
+        columns.setdefault("training s", []).append(float(result.metrics["timings_s"].get("training", 0.0)))
+    table = {key: {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0,
+                   "min": min(values), "max": max(values), "values": values}
+             for key, values in columns.items() if len(values) == len(results)}
+    seeds = [r.metrics["seed"] for r in results]
+    summary = SeedSummary(first["variant"], seeds, table, out / "seeds.md")
+    lines = [f"# {summary.variant} on {first['dataset']}: {len(seeds)} seeds ({', '.join(map(str, seeds))})", "",
+             f"N = {first['num_samples']} generated samples against the test split per seed; sd is the sample "
+             "standard deviation over seeds.", "",
+             "| score | mean ± sd | min | max | per seed |", "|---|---:|---:|---:|---|"]
+    for key, v in table.items():
+        lines.append(f"| {key} | {v['mean']:.4g} ± {v['sd']:.2g} | {v['min']:.4g} | {v['max']:.4g} | "
+                     f"{', '.join(f'{x:.4g}' for x in v['values'])} |")
+    lines += ["", "Reports: " + ", ".join(f"`{r.report_md}`" for r in results), ""]
+    from ganzoo.report import write_comparison
+
+    write_comparison(results, out)
+    if (out / "quality_per_minute.png").exists():
+        lines += ["![quality per minute](quality_per_minute.png)", ""]
+    atomic_write(out / "seeds.md", lambda tmp: Path(tmp).write_text("\n".join(lines)))
+    atomic_write(out / "seeds.json", lambda tmp: Path(tmp).write_text(json.dumps(
+        {"variant": summary.variant, "seeds": seeds, "num_samples": first["num_samples"], "scores": table,
+         "reports": [str(r.report_md) for r in results]}, indent=2)))
+    return summary

@@ -89,7 +89,7 @@ def info(name: str) -> None:
         f"  D optimizer:    {d.d_optimizer.name} lr={d.d_optimizer.lr} betas={d.d_optimizer.betas}",
         f"  defaults:       steps={d.steps} batch_size={d.batch_size} z_dim={d.z_dim} "
         f"image_size={d.image_size} dataset={d.dataset} ema_decay={d.ema_decay}",
-        f"  regularisers:   gradient_penalty={spec.gradient_penalty} weight_clip={spec.weight_clip}",
+        f"  regularisers:   {', '.join(f'{k}={v:g}' for k, v in spec.regularisers.items()) or '-'}",
         f"  parameters:     G {sum(p.numel() for p in g.parameters()):,}, "
         f"D {sum(p.numel() for p in disc.parameters()):,} (at {'x'.join(map(str, shape))})",
     ]
@@ -133,9 +133,13 @@ def _progress_events(quiet: bool):
 
     def on_step(stats) -> None:
         bar = state["bar"]
+        fid = {"fid": f"{state['fid']:.1f}"} if "fid" in state else {}
         bar.set_postfix(d=f"{stats.d_loss:.3f}", g=f"{stats.g_loss:.3f}", img_s=f"{stats.images_per_s:.0f}",
-                        refresh=False)
+                        **fid, refresh=False)
         bar.update(1)
+
+    def on_fid(record: dict) -> None:
+        state["fid"] = record["fid"]
 
     def on_warning(message: str) -> None:
         click.echo(f"warning: {_one_line(message)}", err=True)
@@ -143,7 +147,7 @@ def _progress_events(quiet: bool):
     def on_info(message: str) -> None:
         click.echo(_one_line(message), err=True)
 
-    return Events(on_start=on_start, on_step=on_step, on_warning=on_warning, on_info=on_info), state
+    return Events(on_start=on_start, on_step=on_step, on_warning=on_warning, on_info=on_info, on_fid=on_fid), state
 
 
 def _check_gpu_count(nproc: int, device: str) -> None:
@@ -170,9 +174,34 @@ def _rank_argv(ctx: click.Context) -> list[str]:
             argv.append(str(value))
         elif getattr(param, "is_flag", False):
             argv += [param.opts[0]] if value else []
+        elif getattr(param, "multiple", False):
+            argv += [part for item in value for part in (param.opts[0], str(item))]
         else:
             argv += [param.opts[0], str(value)]
     return argv
+
+
+def _regularisers(spec, edits: tuple[str, ...]) -> dict[str, float] | None:
+    """The variant's regularisers changed by ``--reg`` edits (None when there are none: the variant's own)."""
+    if not edits:
+        return None
+    regs = dict(spec.regularisers)
+    for edit in edits:
+        if edit.strip().lower() == "none":
+            regs.clear()
+            continue
+        name, sep, value = edit.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise click.BadParameter(f"{edit!r} is not NAME=VALUE (or NAME=off, or none)", param_hint="--reg")
+        if value.strip().lower() == "off":
+            regs.pop(name, None)
+            continue
+        try:
+            regs[name] = float(value)
+        except ValueError:
+            raise click.BadParameter(f"{edit!r}: {value!r} is not a number", param_hint="--reg") from None
+    return regs
 
 
 # options a run keeps for its whole life: with --resume they come from its config.json
@@ -217,6 +246,9 @@ def _check_resume_options(ctx: click.Context, resume: str) -> None:
 @click.option("--z-dim", type=int)
 @click.option("--n-critic", type=int, help="Discriminator steps per generator step.")
 @click.option("--loss", help="Override the variant's loss (see `ganzoo plugins`).")
+@click.option("--reg", "regs", multiple=True, metavar="NAME=VALUE",
+              help="Add or change a regulariser of the variant (r1=10, gradient_penalty=10, weight_clip=0.01); "
+                   "NAME=off drops one, 'none' drops all. Repeatable.")
 @click.option("--lr-g", type=float)
 @click.option("--lr-d", type=float)
 @click.option("--ema-decay", type=float, help="EMA of G's weights; 0 disables.")
@@ -227,6 +259,11 @@ def _check_resume_options(ctx: click.Context, resume: str) -> None:
 @click.option("--nproc", type=click.IntRange(min=1), default=1, show_default=True,
               help="Train data-parallel on this many local processes (one per GPU; gloo on CPU). --batch-size "
                    "stays the global batch. Under torchrun the world comes from torchrun instead.")
+@click.option("--fid-every", type=int, help="Score the sampling generator every K steps against the training split "
+              "(default: 20 times per run where a cheap extractor fits the dataset; 0: off).")
+@click.option("--fid-extractor", help="Feature extractor for --fid-every (default: the dataset's own, e.g. "
+              "mnist-classifier on MNIST).")
+@click.option("--fid-samples", type=int, help="Samples per FID evaluation while training (default 2048).")
 @click.option("--sample-every", type=int, default=500, show_default=True)
 @click.option("--checkpoint-every", type=int, default=500, show_default=True)
 @click.option("--keep-checkpoints", type=int, default=3, show_default=True)
@@ -234,9 +271,9 @@ def _check_resume_options(ctx: click.Context, resume: str) -> None:
 @click.option("--resume", type=click.Path(), help="Continue the run in this directory from its last checkpoint.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
-def train(ctx, variant, dataset, data_dir, steps, batch_size, image_size, channels, z_dim, n_critic, loss, lr_g,
-          lr_d, ema_decay, seed, device, amp, compile_, nproc, sample_every, checkpoint_every, keep_checkpoints, out,
-          resume, quiet) -> None:
+def train(ctx, variant, dataset, data_dir, steps, batch_size, image_size, channels, z_dim, n_critic, loss, regs,
+          lr_g, lr_d, ema_decay, seed, device, amp, compile_, nproc, fid_every, fid_extractor, fid_samples,
+          sample_every, checkpoint_every, keep_checkpoints, out, resume, quiet) -> None:
     """Train VARIANT (or continue a run with --resume RUN_DIR)."""
     import ganzoo
     from ganzoo.engine.distributed import world_from_env
@@ -266,14 +303,15 @@ def train(ctx, variant, dataset, data_dir, steps, batch_size, image_size, channe
         else:
             if not variant:
                 raise click.UsageError("give a VARIANT to train (see `ganzoo list`) or --resume RUN_DIR")
-            registry.variant(variant)
+            spec = registry.variant(variant)
             out = out or os.path.join("runs", f"{variant}-{time.strftime('%Y%m%d-%H%M%S')}")
             run = ganzoo.train(
                 variant, out, registry=registry, events=events, dataset=dataset, data_dir=data_dir, steps=steps,
                 batch_size=batch_size, image_size=image_size, channels=channels, z_dim=z_dim, n_critic=n_critic,
-                loss=loss, lr_g=lr_g, lr_d=lr_d, ema_decay=ema_decay, seed=seed, device=device, amp=amp,
-                compile=compile_, sample_every=sample_every, checkpoint_every=checkpoint_every,
-                keep_checkpoints=keep_checkpoints)
+                loss=loss, regularisers=_regularisers(spec, regs), lr_g=lr_g, lr_d=lr_d, ema_decay=ema_decay,
+                seed=seed, device=device, amp=amp, compile=compile_, fid_every=fid_every,
+                fid_extractor=fid_extractor, fid_samples=fid_samples, sample_every=sample_every,
+                checkpoint_every=checkpoint_every, keep_checkpoints=keep_checkpoints)
     finally:
         if "bar" in state:
             state["bar"].close()
@@ -336,6 +374,7 @@ def sample(source: str, num: int, output: str, seed: int, device: str) -> None:
 @click.option("--steps", type=int, help="Training steps (default: the variant's).")
 @click.option("--batch-size", type=int, help="Training batch size (default: the variant's).")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seeds", help="Several seeds, comma-separated (0,1,2): one benchmark each, then mean ± sd.")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--num-samples", type=int, help="Generated and real samples per score (default: 2100 for images).")
 @click.option("--extractor", "extractors", multiple=True, help="Feature extractor(s) (default: all that apply).")
@@ -343,11 +382,14 @@ def sample(source: str, num: int, output: str, seed: int, device: str) -> None:
 @click.option("--checkpoint", type=click.Path(), help="Score this checkpoint file instead of training.")
 @click.option("--out", type=click.Path(), help="Report directory (default: bench-runs/NAME-DATASET-sSEED).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
-def bench(names, all_, dataset, data_dir, steps, batch_size, seed, device, num_samples, extractors, run_dir,
+def bench(names, all_, dataset, data_dir, steps, batch_size, seed, seeds, device, num_samples, extractors, run_dir,
           checkpoint, out, quiet) -> None:
     """Train (or load) variants, sample them and score them; writes metrics.json and report.md / .html."""
-    from ganzoo.bench import BenchConfig, compare, run_bench
+    from ganzoo.bench import BenchConfig, compare, run_bench, summarize_seeds
 
+    seed_list = _seed_list(seeds) if seeds else [seed]
+    if seeds and (run_dir or checkpoint):
+        raise click.UsageError("--seeds trains one run per seed; it cannot score a given --run / --checkpoint")
     registry = _registry()
     if all_:
         names = tuple(n for n in registry.names("variant") if _fits(registry, n, dataset))
@@ -359,27 +401,58 @@ def bench(names, all_, dataset, data_dir, steps, batch_size, seed, device, num_s
         raise click.UsageError("--run / --checkpoint score one run; name at most one variant")
     results = []
     for name in names or (None,):
-        config = BenchConfig(variant=name, dataset=dataset, data_dir=data_dir, steps=steps, batch_size=batch_size,
-                             seed=seed, device=device, num_samples=num_samples, extractors=tuple(extractors),
-                             run=run_dir, checkpoint=checkpoint,
-                             out=out if len(names) <= 1 else (os.path.join(out, name) if out else None))
-        events, state = _progress_events(quiet)
+        per_seed = []
+        for one_seed in seed_list:
+            where = None
+            if out:
+                where = os.path.join(out, *([name] if len(names) > 1 else []),
+                                     *([f"s{one_seed}"] if len(seed_list) > 1 else []))
+            config = BenchConfig(variant=name, dataset=dataset, data_dir=data_dir, steps=steps,
+                                 batch_size=batch_size, seed=one_seed, device=device, num_samples=num_samples,
+                                 extractors=tuple(extractors), run=run_dir, checkpoint=checkpoint, out=where)
+            events, state = _progress_events(quiet)
 
-        def log(message: str, state: dict = state) -> None:
+            def log(message: str, state: dict = state) -> None:
+                if "bar" in state:
+                    state.pop("bar").close()
+                if not quiet:
+                    click.echo(message, err=True)
+
+            result = run_bench(config, registry=registry, events=events, log=log, progress=_bar_factory(quiet))
             if "bar" in state:
                 state.pop("bar").close()
-            if not quiet:
-                click.echo(message, err=True)
-
-        result = run_bench(config, registry=registry, events=events, log=log)
-        if "bar" in state:
-            state.pop("bar").close()
-        results.append(result)
-        click.echo(result.summary())
-        click.echo(f"report: {result.report_md}")
-    if len(results) > 1:
+            per_seed.append(result)
+            click.echo(result.summary())
+            click.echo(f"report: {result.report_md}")
+        if len(per_seed) > 1:
+            summary = summarize_seeds(per_seed, Path(out or "bench-runs") / f"{per_seed[0].metrics['variant']}-seeds")
+            click.echo(f"{summary.variant} over seeds {','.join(map(str, seed_list))}: {summary.headline}")
+            click.echo(f"seed summary: {summary.path}")
+        results += per_seed
+    if len(names) > 1:
         table = compare(results, Path(out or "bench-runs"))
         click.echo(f"comparison: {table}")
+
+
+def _seed_list(text: str) -> list[int]:
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a comma-separated list of integers", param_hint="--seeds") \
+            from None
+    if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise click.BadParameter(f"{text!r}: give distinct non-negative seeds, e.g. 0,1,2", param_hint="--seeds")
+    return seeds
+
+
+def _bar_factory(quiet: bool):
+    """A progress factory drawing tqdm bars on stderr (nothing when quiet)."""
+    from tqdm import tqdm
+
+    def open_bar(description: str, total: int, unit: str):
+        return tqdm(total=total, desc=description, unit=unit, disable=quiet, dynamic_ncols=True, leave=False)
+
+    return open_bar
 
 
 def _fits(registry, variant: str, dataset: str | None) -> bool:

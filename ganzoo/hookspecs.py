@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from ganzoo.registry import DatasetSpec, ExtractorSpec, LossSpec, VariantSpec
+    from ganzoo.registry import DatasetSpec, ExtractorSpec, LossSpec, RegulariserSpec, VariantSpec
 
 hookspec = pluggy.HookspecMarker("ganzoo")
 hookimpl = pluggy.HookimplMarker("ganzoo")
@@ -34,6 +34,17 @@ def ganzoo_register_losses(register: Callable[[LossSpec], None]) -> None:
 
     A variant names its loss by string, and users may override it with ``--loss``; any registered loss is usable
     by any variant.
+    """
+
+
+@hookspec
+def ganzoo_register_regularisers(register: Callable[[RegulariserSpec], None]) -> None:
+    """Register regularisers: call ``register(RegulariserSpec(...))`` once per regulariser.
+
+    A penalty on D's loss (R1, WGAN-GP's gradient penalty), a constraint on D's weights after its step (weight
+    clipping) or an augmentation of what D sees (DiffAugment). A variant lists the ones it uses with their values
+    (``VariantSpec(regularisers={"r1": 10.0})``) and users change the list with ``--reg NAME=VALUE``; any
+    registered regulariser is usable by any variant.
     """
 
 

@@ -1,13 +1,23 @@
-"""The two networks every variant provides.
+"""The interfaces of ganzoo's core: the two networks every variant provides, and the losses and regularisers that
+train them.
 
 A generator maps noise ``z`` of shape ``(B, z_dim)`` to samples of shape ``(B, *data_shape)``; a discriminator
 (or critic) maps samples to one unnormalised score per sample, shape ``(B,)``. Images are ``(C, H, W)`` with values
 in ``[-1, 1]``; 2-D toy data is ``(2,)`` with unbounded values.
+
+A :class:`Loss` is a pair of pure functions of D's scores; a :class:`Regulariser` is a term or constraint the engine
+applies beside the loss at the points it declares (a penalty added to D's loss, a constraint applied to D's weights
+after its optimizer step, an augmentation of everything D sees). Neither calls ``backward`` nor steps an optimizer:
+only the engine does. The registered specs (:class:`ganzoo.LossSpec`, :class:`ganzoo.RegulariserSpec`) implement
+them.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import torch
 from torch import nn
@@ -56,3 +66,59 @@ def init_normal_(module: nn.Module, std: float = 0.02) -> None:
         elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
             nn.init.normal_(m.weight, 1.0, std)
             nn.init.zeros_(m.bias)
+
+
+@runtime_checkable
+class Loss(Protocol):
+    """An adversarial loss: what D and G each minimise, as pure functions of D's raw scores, shape ``(B,)``.
+
+    ``g_uses_real`` tells the engine that ``g_loss`` needs D's scores on real data (a relativistic loss); otherwise
+    it passes None and skips that forward pass.
+    """
+
+    name: str
+    g_uses_real: bool
+
+    def d_loss(self, real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+        """The scalar D minimises."""
+        ...
+
+    def g_loss(self, fake_scores: torch.Tensor, real_scores: torch.Tensor | None) -> torch.Tensor:
+        """The scalar G minimises."""
+        ...
+
+
+@dataclass
+class PenaltyInputs:
+    """What the engine hands a regulariser's penalty during D's step.
+
+    ``discriminator`` is the plain network (never a data-parallel or compiled wrapper: penalties may need a double
+    backward); ``real`` and ``fake`` are the detached batches D was just shown (after any augmentation);
+    ``uniform()`` draws one number from U[0, 1) per sample of the batch, shape ``(B,)``: this rank's rows of a draw
+    made for the global batch, so that a penalty's randomness does not depend on the number of processes.
+    """
+
+    discriminator: nn.Module
+    real: torch.Tensor
+    fake: torch.Tensor
+    uniform: Callable[[], torch.Tensor]
+
+
+@runtime_checkable
+class Regulariser(Protocol):
+    """A training technique applied beside the loss, at the points it declares; any of the three may be None.
+
+    - ``penalty(inputs) -> scalar``: added to D's loss, multiplied by the value the variant (or ``--reg``) gives;
+    - ``after_step(discriminator, value)``: a constraint on D's weights after each of its optimizer steps;
+    - ``augment(images) -> images``: a differentiable augmentation of every batch D sees, real and generated, in
+      both D's and G's steps.
+
+    ``every`` > 1 applies the penalty only on every ``every``-th D step, scaled by ``every`` (lazy regularisation,
+    Karras et al. 2020).
+    """
+
+    name: str
+    every: int
+    penalty: Callable[[PenaltyInputs], torch.Tensor] | None
+    after_step: Callable[[nn.Module, float], None] | None
+    augment: Callable[[torch.Tensor], torch.Tensor] | None

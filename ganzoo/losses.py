@@ -1,4 +1,4 @@
-"""Adversarial losses as pure functions of discriminator scores, and the gradient penalty.
+"""Adversarial losses as pure functions of discriminator scores.
 
 Every function takes raw scores (logits for the classifying losses, critic values for the others) of shape ``(B,)``
 and returns a scalar to be *minimised*. Nothing here calls ``backward`` or steps an optimizer; the engine does.
@@ -7,9 +7,10 @@ The built-in ``losses`` plugin registers these under the names users pass to ``-
 
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from ganzoo.regularisers import gradient_penalty  # noqa: F401  where it lived before regularisers were components
 
 
 # Minimax (Goodfellow et al. 2014): D maximises log D(x) + log(1 - D(G(z))).
@@ -56,23 +57,15 @@ def least_squares_g(fake: Tensor, real: Tensor | None = None) -> Tensor:
     return 0.5 * (fake - 1.0).pow(2).mean()
 
 
-def gradient_penalty(
-    critic: torch.nn.Module, real: Tensor, fake: Tensor, generator: torch.Generator | None = None,
-    alpha: Tensor | None = None,
-) -> Tensor:
-    """WGAN-GP penalty (Gulrajani et al. 2017): E[(||grad_x D(x_hat)||_2 - 1)^2] on random interpolates.
+# Relativistic pairing (Jolicoeur-Martineau 2018; the RpGAN of Huang et al. 2024's R3GAN): each real score is
+# compared with the generated score at the same batch position.
+def relativistic_pairing_d(real: Tensor, fake: Tensor) -> Tensor:
+    """E[softplus(-(D(x_i) - D(G(z_i))))]: D wants every real sample to score above its paired fake one."""
+    return F.softplus(fake - real).mean()
 
-    ``x_hat = a * real + (1 - a) * fake`` with one ``a ~ U[0, 1]`` per sample (drawn here, or given as ``alpha`` of
-    shape (B,)); the gradient is flattened per sample before the norm. Returns the unscaled penalty; the engine
-    multiplies by the variant's lambda.
-    """
-    alpha_shape = (real.shape[0],) + (1,) * (real.dim() - 1)
-    if alpha is None:
-        alpha = torch.rand(alpha_shape, generator=generator, device=real.device, dtype=real.dtype)
-    else:
-        alpha = alpha.to(device=real.device, dtype=real.dtype).reshape(alpha_shape)
-    interpolates = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
-    scores = critic(interpolates)
-    (grads,) = torch.autograd.grad(scores.sum(), interpolates, create_graph=True)
-    norms = grads.flatten(1).norm(2, dim=1)
-    return (norms - 1.0).pow(2).mean()
+
+def relativistic_pairing_g(fake: Tensor, real: Tensor | None = None) -> Tensor:
+    """E[softplus(-(D(G(z_i)) - D(x_i)))]: G wants its samples to score above the real ones they are paired with."""
+    if real is None:
+        raise ValueError("the relativistic pairing G loss needs D's scores on real data")
+    return F.softplus(real - fake).mean()

@@ -72,6 +72,7 @@ def save_samples(samples: torch.Tensor, path: Path, kind: str = "image") -> Path
 
 def plot_losses(records: Sequence[dict[str, Any]], path: Path) -> Path | None:
     """D and G loss per step (raw and smoothed) from metrics.jsonl records."""
+    records = [r for r in records if "d_loss" in r]
     if not records:
         return None
     plt = _pyplot()
@@ -90,6 +91,45 @@ def plot_losses(records: Sequence[dict[str, Any]], path: Path) -> Path | None:
     ax.set_ylabel("loss")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
+    fig.tight_layout()
+    atomic_write(Path(path), lambda tmp: fig.savefig(tmp, format="png"))
+    plt.close(fig)
+    return Path(path)
+
+
+def fid_records(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The FID-while-training records among metrics.jsonl records, in step order."""
+    return sorted((r for r in records if isinstance(r.get("fid"), (int, float))), key=lambda r: r["step"])
+
+
+def plot_fid(runs: dict[str, Sequence[dict[str, Any]]], path: Path, title: str = "") -> Path | None:
+    """FID while training against generator steps and against training minutes, one line per run.
+
+    ``runs`` maps a label to that run's metrics.jsonl records; runs without FID records are left out, and
+    nothing is written when none has any.
+    """
+    curves = {label: fid_records(records) for label, records in runs.items()}
+    curves = {label: rows for label, rows in curves.items() if rows}
+    if not curves:
+        return None
+    plt = _pyplot()
+    fig, (by_step, by_time) = plt.subplots(1, 2, figsize=(10, 3.8), dpi=100, sharey=True)
+    extractors = sorted({r["extractor"] for rows in curves.values() for r in rows})
+    for label, rows in curves.items():
+        style = {"marker": "o", "markersize": 3, "linewidth": 1.4, "label": label}
+        line, = by_step.plot([r["step"] for r in rows], [r["fid"] for r in rows], **style)
+        by_time.plot([r["train_s"] / 60 for r in rows], [r["fid"] for r in rows], color=line.get_color(), **style)
+    by_step.set_xlabel("generator step")
+    by_time.set_xlabel("training minutes (steps only; evaluation excluded)")
+    n = sorted({r["fid_n"] for rows in curves.values() for r in rows})
+    by_step.set_ylabel(f"FID vs training split ({', '.join(extractors)}, N={', '.join(map(str, n))})")
+    for ax in (by_step, by_time):
+        ax.set_yscale("log")
+        ax.grid(alpha=0.3, which="both")
+    if len(curves) > 1:
+        by_time.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     atomic_write(Path(path), lambda tmp: fig.savefig(tmp, format="png"))
     plt.close(fig)

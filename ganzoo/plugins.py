@@ -24,7 +24,7 @@ import pluggy
 
 from ganzoo import hookspecs
 from ganzoo.errors import PluginError
-from ganzoo.registry import DatasetSpec, ExtractorSpec, LossSpec, Registry, VariantSpec
+from ganzoo.registry import DatasetSpec, ExtractorSpec, LossSpec, Registry, RegulariserSpec, VariantSpec
 
 ENTRY_POINT_GROUP = "ganzoo"
 BUILTIN_DISTRIBUTION = "ganzoo"
@@ -32,6 +32,7 @@ BUILTIN_DISTRIBUTION = "ganzoo"
 _HOOKS: dict[str, type] = {
     "ganzoo_register_variants": VariantSpec,
     "ganzoo_register_losses": LossSpec,
+    "ganzoo_register_regularisers": RegulariserSpec,
     "ganzoo_register_datasets": DatasetSpec,
     "ganzoo_register_extractors": ExtractorSpec,
 }

@@ -1,17 +1,18 @@
-"""What plugins register (variant, loss, dataset and extractor specs) and the name lookup over it."""
+"""What plugins register (variant, loss, regulariser, dataset and extractor specs) and the name lookup over it."""
 
 from __future__ import annotations
 
 import fnmatch
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import torch
+from torch import nn
 
 from ganzoo.errors import ConfigError, PluginError, UnknownNameError
-from ganzoo.interfaces import Discriminator, Generator
+from ganzoo.interfaces import Discriminator, Generator, PenaltyInputs
 
 if TYPE_CHECKING:
     from ganzoo.data.base import ArrayData, DataRequest
@@ -76,9 +77,13 @@ class VariantSpec:
     image_sizes: tuple[int, ...] = (32,)
     channels: tuple[int, ...] = (1, 3)
     data_kinds: tuple[str, ...] = ("image",)  # "image" and/or "points"
-    gradient_penalty: float = 0.0  # lambda of the WGAN-GP penalty on D; 0 disables it
-    weight_clip: float | None = None  # clip every D parameter to [-c, c] after each D step
+    # registered regulariser name -> its value (a penalty's weight, a clip's bound), applied in this order
+    regularisers: Mapping[str, float] = field(default_factory=dict, hash=False)
     sync_batchnorm: bool = True  # under DDP, convert BatchNorm to SyncBatchNorm
+    # shorthands kept for plugins written before regularisers were registered components: they add
+    # "gradient_penalty" and "weight_clip" to ``regularisers``
+    gradient_penalty: float = 0.0
+    weight_clip: float | None = None
 
     def __post_init__(self) -> None:
         _check_name(self.name, "variant")
@@ -95,11 +100,39 @@ class VariantSpec:
             raise PluginError(f"variant {self.name!r}: image variants must list image_sizes and channels")
         if self.gradient_penalty < 0 or (self.weight_clip is not None and self.weight_clip <= 0):
             raise PluginError(f"variant {self.name!r}: gradient_penalty and weight_clip must be positive")
+        if not isinstance(self.regularisers, Mapping):
+            raise PluginError(f"variant {self.name!r}: regularisers must map regulariser names to values")
+        merged = dict(self.regularisers)
+        if self.gradient_penalty:
+            merged.setdefault("gradient_penalty", self.gradient_penalty)
+        if self.weight_clip is not None:
+            merged.setdefault("weight_clip", self.weight_clip)
+        try:
+            object.__setattr__(self, "regularisers", check_regularisers(merged))
+        except ConfigError as exc:
+            raise PluginError(f"variant {self.name!r}: {exc}") from None
+
+
+def check_regularisers(values: Mapping[str, Any]) -> dict[str, float]:
+    """``values`` as a plain {name: float} dict, every value a finite positive number; else :class:`ConfigError`."""
+    out: dict[str, float] = {}
+    for name, value in values.items():
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"regularisers: names must be non-empty strings, got {name!r}")
+        try:
+            number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+        except OverflowError:
+            number = math.inf
+        if not (math.isfinite(number) and number > 0):
+            raise ConfigError(f"regularisers: {name!r} needs a positive number, got {value!r}")
+        out[name] = number
+    return out
 
 
 @dataclass(frozen=True)
 class LossSpec:
-    """An adversarial loss as two pure functions of discriminator scores.
+    """An adversarial loss as two pure functions of discriminator scores (implements
+    :class:`ganzoo.interfaces.Loss`).
 
     ``d_loss(real_scores, fake_scores)`` is minimised by D; ``g_loss(fake_scores, real_scores)`` is minimised by G
     (``real_scores`` is None unless ``g_uses_real`` is set, so the engine skips that forward pass otherwise).
@@ -115,6 +148,33 @@ class LossSpec:
         _check_name(self.name, "loss")
         if not callable(self.d_loss) or not callable(self.g_loss):
             raise PluginError(f"loss {self.name!r}: d_loss and g_loss must be callables")
+
+
+@dataclass(frozen=True)
+class RegulariserSpec:
+    """A registered regulariser (implements :class:`ganzoo.interfaces.Regulariser`): one or more of a penalty on D's
+    loss, a constraint on D's weights after its step, and an augmentation of what D sees.
+
+    ``penalty(inputs)`` returns an unweighted scalar; the engine adds ``value * every * penalty`` to D's loss on
+    every ``every``-th D step. ``after_step(discriminator, value)`` changes D's weights in place (under
+    ``torch.no_grad``). ``augment(images)`` must be differentiable (G's gradient flows through it).
+    """
+
+    name: str
+    summary: str
+    penalty: Callable[[PenaltyInputs], torch.Tensor] | None = None
+    after_step: Callable[[nn.Module, float], None] | None = None
+    augment: Callable[[torch.Tensor], torch.Tensor] | None = None
+    every: int = 1
+    paper: str = ""
+
+    def __post_init__(self) -> None:
+        _check_name(self.name, "regulariser")
+        parts = (self.penalty, self.after_step, self.augment)
+        if not any(part is not None for part in parts) or any(p is not None and not callable(p) for p in parts):
+            raise PluginError(f"regulariser {self.name!r}: give a callable penalty, after_step and/or augment")
+        if isinstance(self.every, bool) or not isinstance(self.every, int) or self.every < 1:
+            raise PluginError(f"regulariser {self.name!r}: every must be a positive integer")
 
 
 @dataclass(frozen=True)
@@ -177,6 +237,7 @@ class Registered:
 _SPEC_KINDS: dict[type, str] = {
     VariantSpec: "variant",
     LossSpec: "loss",
+    RegulariserSpec: "regulariser",
     DatasetSpec: "dataset",
     ExtractorSpec: "extractor",
 }
@@ -233,6 +294,9 @@ class Registry:
 
     def loss(self, name: str) -> LossSpec:
         return self.get("loss", name)
+
+    def regulariser(self, name: str) -> RegulariserSpec:
+        return self.get("regulariser", name)
 
     def dataset(self, name: str) -> DatasetSpec:
         return self.get("dataset", name)

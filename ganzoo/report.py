@@ -89,6 +89,8 @@ def _markdown(metrics: dict[str, Any], images: dict[str, str]) -> str:
               f"real train vs test (floor, N={m['num_samples']})"]
     rows = _score_rows(m) + _toy_rows(m)
     timings = " | ".join(f"{k} {v:.1f} s" for k, v in m["timings_s"].items())
+    if m.get("cached"):
+        timings += f" (cached, not recomputed: {', '.join(m['cached'])})"
     machine = m["machine"]
     cfg = m["train"]["config"]
     parts = [
@@ -108,6 +110,11 @@ def _markdown(metrics: dict[str, Any], images: dict[str, str]) -> str:
         f"![samples]({images['samples']})  ![untrained]({images['samples_step0']})",
         "",
     ]
+    if "fid" in images:
+        curve = m.get("fid_while_training") or []
+        parts += [f"FID while training ({curve[-1]['extractor']}, N={curve[-1]['fid_n']}, against the training "
+                  "split; the table above is against the test split):" if curve else "FID while training:", "",
+                  f"![FID while training]({images['fid']})", ""]
     if "losses" in images:
         parts += [f"![losses]({images['losses']})", ""]
     parts += [
@@ -148,13 +155,14 @@ def _html(markdown_text: str, metrics: dict[str, Any], out: Path, images: dict[s
             + "".join(f"<p>{p}</p>" for p in paragraphs[1:]) + f"<p>{pictures}</p>")
 
 
-def write_report(out: Path, metrics: dict[str, Any], losses_png: Path | None) -> None:
-    """Write metrics.json, report.md and report.html into ``out`` (images alongside)."""
+def write_report(out: Path, metrics: dict[str, Any], pictures: dict[str, Path]) -> None:
+    """Write metrics.json, report.md and report.html into ``out``, copying the run's ``pictures`` (name -> PNG:
+    "losses", "fid") alongside the sample grids."""
     out = Path(out)
     images = {"samples": "samples.png", "samples_step0": "samples_step0.png"}
-    if losses_png is not None:
-        shutil.copyfile(losses_png, out / "losses.png")
-        images["losses"] = "losses.png"
+    for name, source in pictures.items():
+        shutil.copyfile(source, out / f"{name}.png")
+        images[name] = f"{name}.png"
     metrics["anchor"] = find_anchor(metrics["variant"], metrics["dataset"], metrics["num_samples"])
     atomic_write(out / "metrics.json",
                  lambda tmp: Path(tmp).write_text(json.dumps(metrics, indent=2, default=str)))
@@ -165,7 +173,8 @@ def write_report(out: Path, metrics: dict[str, Any], losses_png: Path | None) ->
 
 
 def write_comparison(results: list[Any], out: Path) -> Path:
-    """``comparison.md`` and ``comparison.png`` across benchmark results."""
+    """``comparison.md``, ``comparison.png`` and, when the runs tracked FID while training,
+    ``quality_per_minute.png`` (every run's FID against training minutes, overlaid) across benchmark results."""
     out.mkdir(parents=True, exist_ok=True)
     header = ["variant", "dataset", "steps", "N"]
     keys: list[tuple[str, str]] = []
@@ -187,9 +196,17 @@ def write_comparison(results: list[Any], out: Path) -> Path:
             row.append(_fmt(block.get("final", {}).get(key)))
         row.append(_fmt(m["timings_s"].get("training")))
         rows.append(row)
+    from ganzoo.plots import plot_fid
+
+    curves = {f"{r.metrics['variant']} s{r.metrics['seed']}": r.metrics.get("fid_while_training") or []
+              for r in results}
+    qpm = plot_fid(curves, out / "quality_per_minute.png", title="Quality per minute: FID while training")
+    text = "# ganzoo bench comparison\n\n" + _md_table(header, rows) + "\n"
+    if qpm is not None:
+        text += ("\nFID while training against the training split, every run overlaid (lower is better; the x axis "
+                 "of the right panel counts training steps only):\n\n![quality per minute](quality_per_minute.png)\n")
     path = out / "comparison.md"
-    atomic_write(path, lambda tmp: Path(tmp).write_text("# ganzoo bench comparison\n\n" + _md_table(header, rows)
-                                                         + "\n"))
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
     if keys:
         from ganzoo.plots import _pyplot
 

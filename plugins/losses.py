@@ -16,6 +16,9 @@ LOSSES = [
                     losses.hinge_d, losses.wasserstein_g),
     ganzoo.LossSpec("least_squares", "Mao et al. 2017 least squares (a=0, b=1, c=1)",
                     losses.least_squares_d, losses.least_squares_g),
+    ganzoo.LossSpec("rpgan", "Relativistic pairing (Jolicoeur-Martineau 2018; R3GAN's RpGAN): softplus of the "
+                    "paired score difference", losses.relativistic_pairing_d, losses.relativistic_pairing_g,
+                    g_uses_real=True),
 ]
 
 

@@ -2,8 +2,9 @@
 
 The critic is DCGAN's discriminator used as is: it already ends in a raw score (no sigmoid), which is exactly what
 the Wasserstein critic needs. Lipschitz continuity is enforced crudely by clipping every critic parameter to
-[-0.01, 0.01] after each critic step (the engine's ``weight_clip``). Training follows the paper's Algorithm 1:
-RMSprop with lr 5e-5 (momentum-based optimizers were unstable), 5 critic steps per generator step, batch 64.
+[-0.01, 0.01] after each critic step (the registered ``weight_clip`` regulariser). Training follows the paper's
+Algorithm 1: RMSprop with lr 5e-5 (momentum-based optimizers were unstable), 5 critic steps per generator step,
+batch 64.
 
 Not reproduced: the reference code's schedule of 100 critic steps for the first 25 generator steps (and every
 500th); the engine runs a fixed ``n_critic``.
@@ -32,7 +33,7 @@ def ganzoo_register_variants(register):
         generator=image_or_points(WGANGenerator, MLPGenerator),
         discriminator=image_or_points(WGANCritic, MLPDiscriminator),
         loss="wasserstein",
-        weight_clip=0.01,
+        regularisers={"weight_clip": 0.01},
         defaults=ganzoo.TrainDefaults(
             steps=1000, batch_size=64, z_dim=100, n_critic=5,
             g_optimizer=rmsprop, d_optimizer=rmsprop,

@@ -1,8 +1,8 @@
 """WGAN-GP: Gulrajani et al. 2017, "Improved Training of Wasserstein GANs", https://arxiv.org/abs/1704.00028.
 
 Weight clipping is replaced by a penalty on the critic's input gradient, lambda * E[(||grad D(x_hat)|| - 1)^2] on
-random interpolates of real and fake samples (the engine's ``gradient_penalty``). The penalty is per sample, so
-the critic must not mix samples: no batch norm. Following the paper's recommendation the critic uses layer
+random interpolates of real and fake samples (the registered ``gradient_penalty`` regulariser). The penalty is per
+sample, so the critic must not mix samples: no batch norm. Following the paper's recommendation the critic uses layer
 normalisation (``norm="layer"``, over each sample's (C, H, W)) as the drop-in replacement; ``norm="none"`` gives the
 unnormalised critic of the reference DCGAN-style code. The generator is DCGAN's, batch norm included (the paper
 keeps it); both networks take DCGAN's default width (32 channels up to 32 px, 64 above). Hyper-parameters are the
@@ -69,7 +69,7 @@ def ganzoo_register_variants(register):
         generator=image_or_points(WGANGPGenerator, MLPGenerator),
         discriminator=image_or_points(WGANGPCritic, MLPDiscriminator),  # the MLP has no batch norm either
         loss="wasserstein",
-        gradient_penalty=10.0,
+        regularisers={"gradient_penalty": 10.0},
         defaults=ganzoo.TrainDefaults(
             steps=600, batch_size=64, z_dim=100, n_critic=5,
             g_optimizer=adam, d_optimizer=adam,

@@ -48,3 +48,35 @@ def make_distribution(site: Path, name: str, version: str, entry_points: dict[st
     lines = "".join(f"{ep} = {target}\n" for ep, target in entry_points.items())
     (info / "entry_points.txt").write_text(f"[ganzoo]\n{lines}")
     return site
+
+
+def pixel_stats_plugin(datasets: tuple[str, ...] = ()) -> ModuleType:
+    """A plugin registering ``pixel-stats``: a cheap extractor (8 fixed random projections of the pixels as
+    features, the first 3 as 'class logits'), declared for ``datasets`` (so FID tracking picks it there)."""
+    import torch
+
+    import ganzoo
+    from ganzoo.metrics import FeatureExtractor, Features
+
+    class PixelStats(FeatureExtractor):
+        feature_dim = 8
+        num_classes = 3
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.proj = torch.randn(28 * 28, 8, generator=torch.Generator().manual_seed(0))
+
+        def forward(self, images: torch.Tensor) -> Features:
+            x = torch.nn.functional.interpolate(images.float().mean(1, keepdim=True) / 255, size=(28, 28))
+            feats = x.flatten(1) @ self.proj
+            return Features(feats, feats[:, :3])
+
+    module = ModuleType("pixel_stats_plugin")
+
+    @ganzoo.hookimpl
+    def ganzoo_register_extractors(register):
+        register(ganzoo.ExtractorSpec("pixel-stats", "test projection", lambda device="cpu": PixelStats(), 8, 3,
+                                      datasets=datasets))
+
+    module.ganzoo_register_extractors = ganzoo_register_extractors
+    return module

@@ -3,46 +3,16 @@
 from __future__ import annotations
 
 import json
-from types import ModuleType
 
 import torch
-from helpers import make_image_folder, registry_with
+from helpers import make_image_folder, pixel_stats_plugin, registry_with
 
-import ganzoo
 from ganzoo.bench import BenchConfig, run_bench
-from ganzoo.metrics import FeatureExtractor, Features
-
-
-class PixelStats(FeatureExtractor):
-    """Features: 8 fixed random projections of the pixels; logits: 3 'classes'."""
-
-    feature_dim = 8
-    num_classes = 3
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.proj = torch.randn(28 * 28, 8, generator=torch.Generator().manual_seed(0))
-
-    def forward(self, images: torch.Tensor) -> Features:
-        x = torch.nn.functional.interpolate(images.float().mean(1, keepdim=True) / 255, size=(28, 28))
-        feats = x.flatten(1) @ self.proj
-        return Features(feats, feats[:, :3])
-
-
-def _plugin() -> ModuleType:
-    module = ModuleType("pixel_stats_plugin")
-
-    @ganzoo.hookimpl
-    def ganzoo_register_extractors(register):
-        register(ganzoo.ExtractorSpec("pixel-stats", "test projection", lambda device="cpu": PixelStats(), 8, 3))
-
-    module.ganzoo_register_extractors = ganzoo_register_extractors
-    return module
 
 
 def test_bench_trains_scores_and_reports(tmp_path):
     image_folder = make_image_folder(tmp_path / "images", n=200)  # the held-out 10% must cover N
-    registry = registry_with(_plugin())
+    registry = registry_with(pixel_stats_plugin())
     config = BenchConfig(variant="dcgan", dataset=f"folder:{image_folder}", steps=4, batch_size=8, num_samples=16,
                          extractors=("pixel-stats",), out=str(tmp_path / "bench"), device="cpu")
     result = run_bench(config, registry=registry)
@@ -58,9 +28,20 @@ def test_bench_trains_scores_and_reports(tmp_path):
     assert "pixel-stats" in (out / "report.md").read_text()
     assert result.summary().startswith("dcgan on folder:")
 
-    # a second bench on the same directory reuses the finished run instead of training again
+    assert metrics["cached"] == []  # a fresh cache: floor and untrained network computed here
+
+    # a second bench on the same directory reuses the finished run instead of training again, and the floor and
+    # the untrained network's scores come from the cache, equal to the first run's
     again = run_bench(config, registry=registry)
-    assert again.metrics["scores"]["pixel-stats"]["final"]["fid"] == block["final"]["fid"]
+    assert again.metrics["scores"]["pixel-stats"] == json.loads(json.dumps(block))
+    assert sorted(again.metrics["cached"]) == ["pixel-stats/floor", "pixel-stats/step0"]
+    assert "cached, not recomputed" in (out / "report.md").read_text()
+
+    # another seed trains another network: its untrained score is computed, the floor is the same real data
+    other = run_bench(BenchConfig(**{**config.__dict__, "seed": 1, "out": str(tmp_path / "bench-s1")}),
+                      registry=registry)
+    assert other.metrics["cached"] == []  # the floor's KID subsets follow the seed too
+    assert other.metrics["scores"]["pixel-stats"]["step0"] != block["step0"]
 
 
 def test_bench_step0_baseline_is_the_trainers_initial_network(tmp_path, image_folder):

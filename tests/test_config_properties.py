@@ -38,11 +38,17 @@ valid_fields = {
     "z_dim": st.none() | positive,
     "n_critic": st.none() | positive,
     "loss": st.none() | st.sampled_from(["hinge", "wasserstein", "non_saturating"]),
+    "regularisers": st.none() | st.dictionaries(st.sampled_from(["r1", "r2", "gradient_penalty", "weight_clip"]),
+                                                st.floats(min_value=1e-300, max_value=1e300) | st.integers(1, 10),
+                                                max_size=3),
     "lr_g": st.none() | st.floats(min_value=1e-300, max_value=1e300) | st.integers(1, 10),
     "lr_d": st.none() | st.floats(min_value=1e-300, max_value=1e300),
     "ema_decay": st.none() | st.floats(min_value=0.0, max_value=1.0, exclude_max=True) | st.just(0),
     "seed": st.integers(min_value=0, max_value=MAX_SEED),
     "device": st.sampled_from(["auto", "cpu", "cuda", "cuda:1", "mps"]),
+    "fid_every": st.none() | st.integers(min_value=0, max_value=10**12),
+    "fid_extractor": st.none() | st.sampled_from(["mnist-classifier", "inception"]),
+    "fid_samples": st.none() | positive,
     "sample_every": positive,
     "checkpoint_every": positive,
     "keep_checkpoints": positive,
@@ -88,9 +94,13 @@ def test_any_value_of_any_field_is_valid_or_a_config_error(name, value):
     ("device", ""), ("device", 3), ("amp", "fp8"), ("amp", None), ("compile", "yes"), ("compile", 1),
     ("sample_every", 0), ("checkpoint_every", True), ("keep_checkpoints", -3),
     ("variant", ""), ("variant", None), ("variant", "  "), ("dataset", ""), ("loss", 5), ("data_dir", []),
+    ("regularisers", {"r1": 0}), ("regularisers", {"r1": -1.0}), ("regularisers", {"r1": math.inf}),
+    ("regularisers", {"r1": "1"}), ("regularisers", {"r1": True}), ("regularisers", {"": 1.0}),
+    ("regularisers", {"r1": 10**400}), ("regularisers", ["r1"]), ("fid_every", -1), ("fid_every", 1.5),
+    ("fid_samples", 0), ("fid_extractor", ""),
 ])
 def test_known_bad_values_are_config_errors(name, value):
-    with pytest.raises(ConfigError, match=name.replace("_", "-")):
+    with pytest.raises(ConfigError, match=name if name == "regularisers" else name.replace("_", "-")):
         TrainConfig(**{"variant": "dcgan", name: value})
 
 

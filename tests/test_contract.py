@@ -189,7 +189,7 @@ def test_checks_catch_broken_variants(spec: ganzoo.VariantSpec, check: str, mess
     assert "variant 'broken'" in str(info.value)
 
 
-def test_weight_clip_is_checked_after_a_step(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_constraints_are_checked_after_a_step(monkeypatch: pytest.MonkeyPatch) -> None:
     from ganzoo.engine import loop
 
     spec = _spec(loss="wasserstein", weight_clip=1e-3)
@@ -203,7 +203,7 @@ def test_weight_clip_is_checked_after_a_step(monkeypatch: pytest.MonkeyPatch) ->
         return stats
 
     monkeypatch.setattr(loop.Trainer, "train_step", step_then_unclip)
-    with pytest.raises(AssertionError, match="exceed the weight clip"):
+    with pytest.raises(AssertionError, match="does not satisfy the constraint .weight_clip."):
         CHECKS["train_step"](spec)
 
 
@@ -254,4 +254,4 @@ def test_variants_table_parses_back_to_the_registry_fields() -> None:
             assert [int(c) for c in row["Channels"].split(", ")] == list(spec.channels)
     wgan_gp = next(r for r in rows if r["Variant"] == "`wgan-gp`")
     assert wgan_gp["Optimizer"] == "Adam 0.0001, betas (0.0, 0.9)"
-    assert wgan_gp["Regularisation"] == "gradient penalty 10.0"
+    assert wgan_gp["Regularisation"] == "`gradient_penalty` 10"

@@ -169,9 +169,11 @@ def test_nproc_hands_every_train_option_to_the_ranks_unchanged(monkeypatch, tmp_
                "--image-size": "32", "--channels": "1", "--z-dim": "8", "--n-critic": "2", "--loss": "hinge",
                "--lr-g": "0.001", "--lr-d": "0.002", "--ema-decay": "0.9", "--seed": "5", "--device": "cpu",
                "--amp": "bf16", "--sample-every": "3", "--checkpoint-every": "4", "--keep-checkpoints": "2",
+               "--fid-every": "0", "--fid-extractor": "mnist-classifier", "--fid-samples": "300",
                "--out": str(tmp_path / "a run")}
-    flags = ["--compile", "-q"]
+    flags = ["--compile", "-q", "--reg", "r1=1", "--reg", "r2=0.5"]
     given = {opt for opt, _ in options.items()} | set(flags) | {"--nproc", "--resume", "--help"}
+    # --reg is repeated: the ranks must get both
     declared = {p.opts[0] for p in cli.train.params if isinstance(p, cli.click.Option)}
     assert declared <= given, f"add {declared - given} to this test"
 

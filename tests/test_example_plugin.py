@@ -78,7 +78,7 @@ print(json.dumps({
 """
     out = json.loads(_run(["-c", script], plugin_env).stdout.strip().splitlines()[-1])
     assert {"example-rsgan", "dcgan", "wgan-gp"} <= set(out["variants"])
-    assert out["example"] == ["ganzoo-example", "0.1.0", "", {"loss": ["relativistic"],
+    assert out["example"] == ["ganzoo-example", "0.1.0", "", {"loss": ["relativistic"], "regulariser": ["drift"],
                                                                 "variant": ["example-rsgan"]}]
     assert out["broken"] == ["ganzoo-broken", f"RuntimeError: {BROKEN_ERROR}"]
     assert any("broken" in w and BROKEN_ERROR in w for w in out["warnings"])
@@ -103,8 +103,20 @@ def test_example_plugin_passes_its_own_contract_tests(plugin_env: dict[str, str]
     """The plugin's own suite: ``contract_tests("example-rsgan")`` and the ganzoo_registry fixture."""
     result = _run(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], plugin_env, cwd=EXAMPLE)
     assert " passed" in result.stdout and "failed" not in result.stdout
-    # 2 channel counts x 6 checks, plus the two plugin-specific tests
-    assert "14 passed" in result.stdout, result.stdout
+    # 2 channel counts x 6 checks, plus the three plugin-specific tests
+    assert "15 passed" in result.stdout, result.stdout
+
+
+@pytest.mark.slow
+def test_a_regulariser_from_an_outside_package_joins_any_variant(plugin_env: dict[str, str], tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    _run(["-m", "ganzoo", "train", "wgan-gp", "--dataset", "ring8", "--reg", "drift=0.001", "--steps", "2",
+          "--batch-size", "8", "--out", str(run), "--device", "cpu", "-q"], plugin_env)
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2]
+    assert all(r["drift"] >= 0 and r["gradient_penalty"] >= 0 for r in rows)  # both penalties applied and logged
+    config = json.loads((run / "config.json").read_text())
+    assert config["regularisers"] == {"gradient_penalty": 10.0, "drift": 0.001}
 
 
 # --- docs/plugins.md stays true -----------------------------------------------------------------------------------

@@ -39,6 +39,10 @@ HAND_COMPUTED = {
     "hinge": (1.5, 0.75),
     # 0.5 * mean(0, 2.25) + 0.5 * mean(0.25, 4); G: 0.5 * mean(0.25, 9)
     "least_squares": (1.625, 2.3125),
+    # pairs (r, f) = (1, 0.5) and (-0.5, -2): mean softplus(f - r) = mean(softplus(-0.5), softplus(-1.5));
+    # G: mean softplus(r - f) = mean(softplus(0.5), softplus(1.5))
+    "rpgan": (mean(softplus(f - r) for r, f in zip(REAL, FAKE, strict=True)),
+              mean(softplus(r - f) for r, f in zip(REAL, FAKE, strict=True))),
 }
 
 
@@ -57,6 +61,8 @@ def test_hand_computed_table_spot_values() -> None:
     # softplus(2) = 2.12693
     assert HAND_COMPUTED["minimax"] == pytest.approx((1.19417, -0.55050), abs=1e-5)
     assert HAND_COMPUTED["non_saturating"] == pytest.approx((1.19417, 1.30050), abs=1e-5)
+    # softplus(-0.5) = 0.47408, softplus(-1.5) = 0.20141, softplus(0.5) = 0.97408, softplus(1.5) = 1.70141
+    assert HAND_COMPUTED["rpgan"] == pytest.approx((0.33774, 1.33774), abs=1e-5)
 
 
 @pytest.mark.parametrize("name", sorted(HAND_COMPUTED))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ganzoo.errors import ConfigError
-from ganzoo.registry import Registry, VariantSpec
+from ganzoo.registry import Registry, VariantSpec, check_regularisers
 
 
 @dataclass(frozen=True)
@@ -31,11 +31,15 @@ class TrainConfig:
     z_dim: int | None = None
     n_critic: int | None = None  # discriminator steps per generator step
     loss: str | None = None
+    regularisers: dict[str, float] | None = None  # registered name -> value; None: the variant's, {}: none
     lr_g: float | None = None
     lr_d: float | None = None
     ema_decay: float | None = None  # None: the variant's default; 0 disables the EMA generator
     seed: int = 0
     device: str = "auto"  # "auto", "cpu", "cuda", "cuda:1", "mps"
+    fid_every: int | None = None  # steps between FID evaluations while training; None: 20 per run, 0: off
+    fid_extractor: str | None = None  # None: the extractor registered for this dataset (mnist-classifier on MNIST)
+    fid_samples: int | None = None  # samples per evaluation; None: 2048 (more than the extractor's feature dim)
     sample_every: int = 500  # steps between sample grids (the last step always gets one)
     checkpoint_every: int = 500  # steps between checkpoints (the last step always gets one)
     keep_checkpoints: int = 3  # how many of the newest checkpoints to keep
@@ -45,15 +49,20 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name in ("variant", "device"):
             _check_text(name, getattr(self, name), optional=False)
-        for name in ("dataset", "data_dir", "loss"):
+        for name in ("dataset", "data_dir", "loss", "fid_extractor"):
             _check_text(name, getattr(self, name), optional=True)
-        for name in ("steps", "batch_size", "image_size", "channels", "z_dim", "n_critic"):
+        for name in ("steps", "batch_size", "image_size", "channels", "z_dim", "n_critic", "fid_samples"):
             _check_int(name, getattr(self, name), optional=True, low=1)
+        _check_int("fid_every", self.fid_every, optional=True, low=0)
         for name in ("sample_every", "checkpoint_every", "keep_checkpoints"):
             _check_int(name, getattr(self, name), optional=False, low=1)
         _check_int("seed", self.seed, optional=False, low=0)
         if self.seed > MAX_SEED:
             raise ConfigError(f"seed must be at most {MAX_SEED}, got {self.seed}")
+        if self.regularisers is not None:
+            if not isinstance(self.regularisers, dict):
+                raise ConfigError(f"regularisers must map regulariser names to values, got {self.regularisers!r}")
+            object.__setattr__(self, "regularisers", check_regularisers(self.regularisers))
         for name in ("lr_g", "lr_d"):
             value = getattr(self, name)
             if value is not None and not ((real := _finite_real(value)) is not None and real > 0):
@@ -143,17 +152,21 @@ def resolve(config: TrainConfig, registry: Registry) -> TrainConfig:
         z_dim=config.z_dim or d.z_dim,
         n_critic=config.n_critic or d.n_critic,
         loss=config.loss or spec.loss,
+        regularisers=dict(spec.regularisers) if config.regularisers is None else config.regularisers,
         lr_g=config.lr_g or d.g_optimizer.lr,
         lr_d=config.lr_d or d.d_optimizer.lr,
         ema_decay=config.ema_decay if config.ema_decay is not None else (d.ema_decay or 0.0),
     )
     registry.loss(filled.loss)  # unknown loss names fail here, with a suggestion
+    for name in filled.regularisers:
+        registry.regulariser(name)
     dataset_name = filled.dataset.split(":", 1)[0]
     dataset = registry.dataset(dataset_name)
     if dataset.kind not in spec.data_kinds:
         raise ConfigError(
             f"variant {spec.name!r} does not train on {dataset.kind} data ({dataset_name}); "
             f"it supports {', '.join(spec.data_kinds)}")
+    filled = _resolve_tracking(filled, registry, dataset.kind)
     if dataset.kind == "image":
         if filled.image_size not in spec.image_sizes:
             raise ConfigError(
@@ -164,3 +177,30 @@ def resolve(config: TrainConfig, registry: Registry) -> TrainConfig:
                 f"variant {spec.name!r} does not support {filled.channels} channels; "
                 f"supported: {', '.join(map(str, spec.channels))}")
     return filled
+
+
+def _resolve_tracking(config: TrainConfig, registry: Registry, data_kind: str) -> TrainConfig:
+    """Fill the FID-tracking fields: on by default where a dataset-specific extractor exists, else off."""
+    from ganzoo.engine.tracking import TRACK_SAMPLES, default_extractor, default_interval
+
+    extractor = config.fid_extractor
+    if data_kind != "image":
+        if extractor is not None or config.fid_every:
+            raise ConfigError("FID tracking is for image data; point data has no feature extractor")
+        return dataclasses.replace(config, fid_every=0)
+    if extractor is None:
+        extractor = default_extractor(registry, config.dataset)
+    if extractor is None:
+        if config.fid_every:
+            raise ConfigError(f"no feature extractor is registered for dataset {config.dataset!r}; name one with "
+                              "--fid-extractor (e.g. inception, slow) or pass --fid-every 0")
+        return dataclasses.replace(config, fid_every=0)
+    spec = registry.extractor(extractor)
+    every = default_interval(config.steps) if config.fid_every is None else config.fid_every
+    samples = config.fid_samples or max(TRACK_SAMPLES, spec.feature_dim + 52)
+    if samples <= spec.feature_dim:
+        raise ConfigError(f"--fid-samples {samples} must exceed the {spec.feature_dim}-d features of "
+                          f"{extractor!r}: FID needs more samples than dimensions")
+    if every == 0:
+        return dataclasses.replace(config, fid_every=0, fid_extractor=None, fid_samples=None)
+    return dataclasses.replace(config, fid_every=every, fid_extractor=extractor, fid_samples=samples)

@@ -130,7 +130,14 @@ def join(world: World, device: torch.device) -> bool:
     return True
 
 
-def leave(joined: bool) -> None:
-    """Tear down the process group :func:`join` created (a caller's own group is left alone)."""
+def leave(joined: bool, finished: bool = False) -> None:
+    """Tear down the process group :func:`join` created (a caller's own group is left alone).
+
+    ``finished``: every rank got here without an error, so all of them wait for each other first. A rank that
+    tears gloo down while another still has work in flight can abort at exit ("terminate called without an active
+    exception"), seen under load on a 2-core machine.
+    """
     if joined and dist.is_initialized():
+        if finished:
+            dist.barrier()
         dist.destroy_process_group()

@@ -26,9 +26,9 @@ from ganzoo.engine.ema import EMA
 from ganzoo.engine.layout import prefer_channels_last
 from ganzoo.engine.rundir import RunDir, RunLock
 from ganzoo.errors import CheckpointError, ConfigError, GanzooError
-from ganzoo.losses import gradient_penalty
+from ganzoo.interfaces import PenaltyInputs
 from ganzoo.models import build
-from ganzoo.registry import LossSpec, Registry, VariantSpec
+from ganzoo.registry import LossSpec, Registry, RegulariserSpec, VariantSpec
 
 
 class TrainingDiverged(GanzooError):
@@ -44,12 +44,15 @@ class StepStats:
     g_loss: float
     d_real: float  # mean D score on real data
     d_fake: float  # mean D score on generated data
-    gp: float | None
+    penalties: dict[str, float]  # unweighted value of each regulariser's penalty at the last D step that applied it
     images_per_s: float
-    elapsed_s: float
+    elapsed_s: float  # wall time since this process started training
+    train_s: float = 0.0  # seconds spent in training steps since the run began, across resumes
 
-    def as_dict(self) -> dict[str, float | int | None]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+    def as_dict(self) -> dict[str, float | int]:
+        out = {k: v for k, v in self.__dict__.items() if k != "penalties"}
+        out.update(self.penalties)
+        return out
 
 
 @dataclass
@@ -61,6 +64,7 @@ class Events:
     on_checkpoint: Callable[[int, Path], None] | None = None
     on_warning: Callable[[str], None] | None = None  # one-line notes: skipped checkpoints, set-aside files
     on_info: Callable[[str], None] | None = None  # one-line facts worth showing, e.g. the process layout
+    on_fid: Callable[[dict], None] | None = None  # a FID-while-training record (see ganzoo.engine.tracking)
     extra: dict = field(default_factory=dict)
 
     def warn(self, message: str) -> None:
@@ -92,6 +96,10 @@ class Trainer:
         self.world = world = world or World()
         self.spec: VariantSpec = registry.variant(config.variant)
         self.loss: LossSpec = registry.loss(config.loss)
+        regs = [(registry.regulariser(name), value) for name, value in config.regularisers.items()]
+        self.penalties: list[tuple[RegulariserSpec, float]] = [r for r in regs if r[0].penalty is not None]
+        self.constraints: list[tuple[RegulariserSpec, float]] = [r for r in regs if r[0].after_step is not None]
+        self.augments = [spec.augment for spec, _ in regs if spec.augment is not None]
         self.device = rank_device(world, select_device(config.device))
         if config.amp != "off" and self.device.type not in ("cuda", "cpu"):
             raise ConfigError(f"--amp {config.amp} runs on CUDA or CPU, not {self.device.type}")
@@ -132,6 +140,14 @@ class Trainer:
                                    world_size=world.world_size)
         self.fixed_noise = torch.randn(64, config.z_dim, generator=torch.Generator().manual_seed(config.seed))
         self.step = 0
+        self.train_seconds = 0.0  # in train_step only: what quality-per-minute plots put on their x axis
+        self.tracker = None  # FID while training (rank 0 only), see ganzoo.engine.tracking
+        if config.fid_every and world.is_main:
+            from ganzoo.engine.tracking import FidTracker
+
+            self.tracker = FidTracker.build(registry, config.fid_extractor, config.dataset, config.image_size,
+                                            data_shape[0], config.data_dir, config.z_dim, config.fid_samples,
+                                            config.seed, self.device)
         self.checkpoint_step: int | None = None  # step of the newest checkpoint written or restored
         self.problems: list[tuple[Path, str]] = []  # checkpoints skipped on resume, and why
         # D's step goes through _d_step and G's through _g_step: under data parallelism those are the
@@ -173,6 +189,14 @@ class Trainer:
     def _noise(self) -> torch.Tensor:
         return self._mine(torch.randn(self.config.batch_size, self.config.z_dim, device=self.device))
 
+    def _uniform(self) -> torch.Tensor:
+        return self._mine(torch.rand(self.config.batch_size, device=self.device))
+
+    def _augment(self, x: torch.Tensor) -> torch.Tensor:
+        for augment in self.augments:
+            x = augment(x)
+        return x
+
     def _real_batch(self, index: int) -> torch.Tensor:
         rows = self.batches.indices(index)
         batch = self.data.to_model(self.data.data[rows]).to(self.device, non_blocking=True)
@@ -190,35 +214,43 @@ class Trainer:
             scaler.update()
 
     def train_step(self) -> StepStats:
-        """``n_critic`` D steps (each on a fresh real batch) then one G step; returns the last values seen."""
+        """``n_critic`` D steps (each on a fresh real batch) then one G step; returns the last values seen.
+
+        D's loss is the adversarial loss plus each active penalty times its value; each constraint then acts on D's
+        weights; augmentations apply to everything D sees. The engine knows regularisers only by these roles.
+        """
         cfg = self.config
         started = time.perf_counter()
         self.D.requires_grad_(True)
-        gp = None
+        terms: dict[str, torch.Tensor] = {}
         for k in range(cfg.n_critic):
-            real = self._real_batch(self.step * cfg.n_critic + k)
+            d_index = self.step * cfg.n_critic + k
+            real = self._real_batch(d_index)
             z = self._noise()
             with self._autocast():
                 with torch.no_grad():
                     fake = self._g_plain(z)
+                real, fake = self._augment(real), self._augment(fake)
                 real_scores, fake_scores = self._d_step(real), self._d_step(fake)
                 d_loss = self.loss.d_loss(real_scores.float(), fake_scores.float())
-            if self.spec.gradient_penalty:
-                # eager D: compiled graphs do not support the double backward the penalty needs
-                alpha = self._mine(torch.rand(cfg.batch_size, device=self.device))
-                gp = gradient_penalty(self.D, real, fake, alpha=alpha)
-                d_loss = d_loss + self.spec.gradient_penalty * gp
+            if self.penalties:
+                # eager D: compiled graphs do not support the double backward most penalties need
+                inputs = PenaltyInputs(self.D, real.detach(), fake.detach(), self._uniform)
+                for spec, value in self.penalties:
+                    if d_index % spec.every == 0:
+                        term = spec.penalty(inputs)
+                        terms[spec.name] = term.detach()
+                        d_loss = d_loss + (value * spec.every) * term
             self._backward_step(d_loss, self.opt_d, "D")
-            if self.spec.weight_clip is not None:
+            for spec, value in self.constraints:
                 with torch.no_grad():
-                    for p in self.D.parameters():
-                        p.clamp_(-self.spec.weight_clip, self.spec.weight_clip)
+                    spec.after_step(self.D, value)
 
         # G step: D's weights are fixed, so its parameter gradients are not computed at all.
         self.D.requires_grad_(False)
         z = self._noise()
         with self._autocast():
-            fake_scores_g = self._d_plain(self._g_step(z)).float()
+            fake_scores_g = self._d_plain(self._augment(self._g_step(z))).float()
             real_for_g = self._d_plain(real).float() if self.loss.g_uses_real else None
             g_loss = self.loss.g_loss(fake_scores_g, real_for_g)
         self._backward_step(g_loss, self.opt_g, "G")
@@ -228,14 +260,21 @@ class Trainer:
 
         # one device sync per step for everything that is logged
         logged = [d_loss.detach(), g_loss.detach(), real_scores.detach().float().mean(),
-                  fake_scores.detach().float().mean()] + ([gp.detach()] if gp is not None else [])
+                  fake_scores.detach().float().mean(), *terms.values()]
         values = self.world.mean(torch.stack(logged)).tolist()  # means over ranks: the global batch's values
         if not all(math.isfinite(v) for v in values[:2]):
             raise self._diverged(f"d_loss={values[0]}, g_loss={values[1]}")
         seconds = time.perf_counter() - started
+        self.train_seconds += seconds
         return StepStats(self.step, values[0], values[1], values[2], values[3],
-                         values[4] if gp is not None else None, cfg.batch_size * cfg.n_critic / max(seconds, 1e-9),
-                         0.0)
+                         dict(zip(terms, values[4:], strict=True)), cfg.batch_size * cfg.n_critic / max(seconds, 1e-9),
+                         0.0, self.train_seconds)
+
+    def track(self) -> dict[str, float | int | str] | None:
+        """Score the sampling generator now (rank 0, when tracking is on): a metrics.jsonl record, else None."""
+        if self.tracker is None:
+            return None
+        return {"step": self.step, "train_s": self.train_seconds, **self.tracker.measure(self.sampler)}
 
     # --- state ----------------------------------------------------------------------------------------------
 
@@ -281,7 +320,7 @@ class Trainer:
             "variant": self.spec.name, "ganzoo_version": __version__, "torch_version": torch.__version__,
             "step": str(self.step), "config": self.config.to_json(),
             "data_shape": json.dumps(list(self.G.data_shape)), "z_dim": str(self.G.z_dim),
-            "opt_g": opt_g_meta, "opt_d": opt_d_meta, "rng": rng_meta,
+            "opt_g": opt_g_meta, "opt_d": opt_d_meta, "rng": rng_meta, "train_seconds": repr(self.train_seconds),
         }
         for net, scaler in self.scalers.items():
             meta[f"scaler_{net}"] = json.dumps(scaler.state_dict())
@@ -313,6 +352,7 @@ class Trainer:
                 scaler.load_state_dict(json.loads(state))
         ckpt.restore_rng(tensors, meta["rng"], path, self.device)
         self.step = self.checkpoint_step = int(meta["step"])
+        self.train_seconds = float(meta.get("train_seconds", "0"))  # absent from checkpoints before ganzoo 0.2
         return self.step
 
     def restore_latest(self) -> int:
@@ -374,9 +414,12 @@ def train(config: TrainConfig, out: Path, registry: Registry | None = None, resu
     world = world_from_env()
     joined = join(world, select_device(config.device))
     try:
-        return _train(config, RunDir(Path(out)), registry, resume, events if world.is_main else Events(), world)
-    finally:
+        run = _train(config, RunDir(Path(out)), registry, resume, events if world.is_main else Events(), world)
+    except BaseException:
         leave(joined)
+        raise
+    leave(joined, finished=True)
+    return run
 
 
 def _on_main(world: World, action: Callable[[], None]) -> None:
@@ -456,7 +499,7 @@ def _note(trainer: Trainer, events: Events) -> None:
 
 def _run_loop(trainer: Trainer, run: RunDir, start: int, events: Events) -> None:
     """Train to ``config.steps``; every rank steps and checks, rank 0 alone writes."""
-    from ganzoo.plots import plot_losses
+    from ganzoo.plots import plot_fid, plot_losses
 
     cfg, main = trainer.config, trainer.world.is_main
     last = cfg.steps
@@ -464,6 +507,8 @@ def _run_loop(trainer: Trainer, run: RunDir, start: int, events: Events) -> None
         events.on_start(start, last)
     t0 = time.perf_counter()
     with open(run.metrics, "a", buffering=1) if main else contextlib.nullcontext() as log:
+        if start == 0 and (record := trainer.track()) is not None:
+            log.write(json.dumps(record) + "\n")
         while trainer.step < last:
             stats = trainer.train_step()
             stats.elapsed_s = time.perf_counter() - t0
@@ -472,6 +517,10 @@ def _run_loop(trainer: Trainer, run: RunDir, start: int, events: Events) -> None
             if events.on_step:
                 events.on_step(stats)
             final = trainer.step == last
+            if (final or trainer.step % max(cfg.fid_every, 1) == 0) and (record := trainer.track()) is not None:
+                log.write(json.dumps(record) + "\n")
+                if events.on_fid:
+                    events.on_fid(record)
             if main and (final or trainer.step % cfg.sample_every == 0):
                 trainer.save_samples()
             if final or trainer.step % cfg.checkpoint_every == 0:
@@ -482,4 +531,6 @@ def _run_loop(trainer: Trainer, run: RunDir, start: int, events: Events) -> None
                 if path is not None and events.on_checkpoint:
                     events.on_checkpoint(trainer.step, path)
     if main:
-        plot_losses(run.read_metrics(), run.losses_plot)
+        records = run.read_metrics()
+        plot_losses(records, run.losses_plot)
+        plot_fid({run.root.name: records}, run.fid_plot)

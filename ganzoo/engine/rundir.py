@@ -6,8 +6,10 @@ RUN/
   checkpoints/step_XXXXXXXX.safetensors
   checkpoints/step_XXXXXXXX.safetensors.bad[-N]   a checkpoint a resume could not load, set aside (never deleted)
   samples/step_XXXXXX.png grids from a fixed noise batch
-  metrics.jsonl           one JSON object per training step (losses, scores, throughput)
+  metrics.jsonl           one JSON object per training step (losses, penalties, throughput, training seconds),
+                          and one per FID evaluation while training ("fid", "extractor", "fid_n", "train_s")
   losses.png              loss curves, redrawn at the end of training
+  fid.png                 FID while training against steps and training minutes (when tracking was on)
   .lock                   the pid of the process training in it
 ```
 """
@@ -58,6 +60,10 @@ class RunDir:
     @property
     def losses_plot(self) -> Path:
         return self.root / "losses.png"
+
+    @property
+    def fid_plot(self) -> Path:
+        return self.root / "fid.png"
 
     @property
     def lock(self) -> Path:

@@ -4,6 +4,10 @@ Conventions as torch-fidelity and clean-fid: ``k(x, y) = (x . y / d + 1) ** 3``;
 ``subset_size`` rows drawn without replacement from each set (a ``numpy.random.RandomState(seed)`` drawing the real
 subset, then the fake one, per subset, the order torch-fidelity uses); the mean and the population standard deviation
 (``ddof=0``) of the per-subset estimates. ``subset_size`` is clipped to the smaller set, as clean-fid does.
+
+When both sets are small enough (a few thousand rows, as in ``ganzoo bench``), the three kernel matrices are computed
+once and each subset's estimate sums blocks of them: the same numbers as kernels per subset (up to the order of
+float64 summation), some 20x faster at 100 subsets of 1000 from 2100.
 """
 
 from __future__ import annotations
@@ -22,8 +26,11 @@ def polynomial_kernel(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 def mmd2_unbiased(x: torch.Tensor, y: torch.Tensor) -> float:
     """Unbiased MMD^2 of two equal-size samples: within-set kernel means leave out the diagonal (i = j)."""
-    m = x.shape[0]
-    k_xx, k_yy, k_xy = polynomial_kernel(x, x), polynomial_kernel(y, y), polynomial_kernel(x, y)
+    return _mmd2_from_kernels(polynomial_kernel(x, x), polynomial_kernel(y, y), polynomial_kernel(x, y))
+
+
+def _mmd2_from_kernels(k_xx: torch.Tensor, k_yy: torch.Tensor, k_xy: torch.Tensor) -> float:
+    m = k_xx.shape[0]
     within = (k_xx.sum() - k_xx.diagonal().sum() + k_yy.sum() - k_yy.diagonal().sum()) / (m * (m - 1))
     return float(within - 2.0 * k_xy.sum() / (m * m))
 
@@ -49,8 +56,20 @@ def kernel_inception_distance(real: ArrayLike, fake: ArrayLike, num_subsets: int
     x_all, y_all = x_all.to(device), y_all.to(device)
     rng = np.random.RandomState(seed)
     estimates = np.empty(num_subsets)
-    for i in range(num_subsets):
-        x_idx = torch.from_numpy(rng.choice(x_all.shape[0], m, replace=False)).to(device)
-        y_idx = torch.from_numpy(rng.choice(y_all.shape[0], m, replace=False)).to(device)
-        estimates[i] = mmd2_unbiased(x_all[x_idx], y_all[y_idx])
+    n_x, n_y = x_all.shape[0], y_all.shape[0]
+    if (n_x + n_y) ** 2 <= _PRECOMPUTE_LIMIT:
+        k_xx, k_yy, k_xy = polynomial_kernel(x_all, x_all), polynomial_kernel(y_all, y_all), \
+            polynomial_kernel(x_all, y_all)
+        for i in range(num_subsets):
+            a = torch.from_numpy(rng.choice(n_x, m, replace=False)).to(device)
+            b = torch.from_numpy(rng.choice(n_y, m, replace=False)).to(device)
+            estimates[i] = _mmd2_from_kernels(k_xx[a][:, a], k_yy[b][:, b], k_xy[a][:, b])
+    else:
+        for i in range(num_subsets):
+            x_idx = torch.from_numpy(rng.choice(n_x, m, replace=False)).to(device)
+            y_idx = torch.from_numpy(rng.choice(n_y, m, replace=False)).to(device)
+            estimates[i] = mmd2_unbiased(x_all[x_idx], y_all[y_idx])
     return float(estimates.mean()), float(estimates.std())
+
+
+_PRECOMPUTE_LIMIT = 6000 ** 2  # kernel entries (about 290 MB of float64) below which the kernels are computed once

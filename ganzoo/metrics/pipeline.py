@@ -9,7 +9,7 @@ pickle-free ``.npz`` whose ``mu`` / ``sigma`` keys pytorch-fid reads as its own 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,11 +108,13 @@ def _check_batch(batch: Any) -> torch.Tensor:
 
 
 def extract(extractor: FeatureExtractor, batches: Iterable[torch.Tensor], device: str | torch.device = "cpu",
-            keep: int = 10000, keep_logits: int | None = None) -> FeatureSet:
+            keep: int = 10000, keep_logits: int | None = None,
+            progress: Callable[[int], None] | None = None) -> FeatureSet:
     """Run ``extractor`` over uint8 ``(B, C, H, W)`` batches under ``torch.inference_mode``.
 
     Every feature enters the statistics; the first ``keep`` are also kept raw (float32). Logits, when the
-    extractor gives them, are kept for every sample unless ``keep_logits`` caps them.
+    extractor gives them, are kept for every sample unless ``keep_logits`` caps them. ``progress(n)`` is called
+    after each batch of ``n`` images.
     """
     if keep < 0 or (keep_logits is not None and keep_logits < 0):
         raise MetricError("keep and keep_logits must not be negative")
@@ -144,6 +146,8 @@ def extract(extractor: FeatureExtractor, batches: Iterable[torch.Tensor], device
                 take = logits[: int(min(logit_cap - n_logits, logits.shape[0]))].float().cpu()
                 kept_logits.append(take)
                 n_logits += take.shape[0]
+            if progress is not None:
+                progress(images.shape[0])
     if stats is None:
         raise MetricError("no images to extract features from")
     features = torch.cat(kept_features).numpy() if kept_features else None

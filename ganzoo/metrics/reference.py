@@ -24,6 +24,7 @@ from ganzoo.engine.device import select_device
 from ganzoo.errors import GanzooError, MetricError
 from ganzoo.metrics.extractor import FeatureExtractor
 from ganzoo.metrics.pipeline import FeatureSet, extract
+from ganzoo.progress import ProgressFactory, no_progress
 from ganzoo.registry import Registry
 
 # bump when ganzoo's own image preparation (decoding, resizing, channel conversion, quantisation) changes
@@ -81,10 +82,12 @@ def _batches(images: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
 def reference_features(registry: Registry, dataset: str, split: str, extractor_name: str, num_samples: int,
                        image_size: int, channels: int | None, data_dir: str | Path | None = None,
                        device: str | torch.device = "cpu", *, keep: int = 10000, batch_size: int = 100,
-                       extractor: FeatureExtractor | None = None, use_cache: bool = True) -> FeatureSet:
+                       extractor: FeatureExtractor | None = None, use_cache: bool = True,
+                       progress: ProgressFactory = no_progress) -> FeatureSet:
     """Real-image features of ``dataset``/``split`` (labels in ``.labels`` when the dataset has them), cached.
 
     ``extractor`` reuses an already built instance of ``extractor_name``; otherwise it is built on ``device``.
+    ``progress`` opens a bar while features are computed (not when they come from the cache).
     """
     from ganzoo.data import load_dataset
 
@@ -109,7 +112,11 @@ def reference_features(registry: Registry, dataset: str, split: str, extractor_n
     images = data.data[order]
     if extractor is None:
         extractor = spec.build(device=device)
-    features = extract(extractor, _batches(images, batch_size), device=device, keep=keep)
+    bar = progress(f"{extractor_name} features of {dataset} {split} (cached afterwards)", len(images), "img")
+    try:
+        features = extract(extractor, _batches(images, batch_size), device=device, keep=keep, progress=bar.update)
+    finally:
+        bar.close()
     if data.labels is not None:
         features.labels = data.labels[order].numpy().astype(np.int64)
     features.meta.update(cache_key=key, source=f"{dataset}/{split}", num_classes=int(data.num_classes))

@@ -28,10 +28,9 @@ from ganzoo.engine.config import TrainConfig
 from ganzoo.engine.loop import Trainer
 from ganzoo.engine.rundir import RunDir
 from ganzoo.errors import ConfigError, UnknownNameError
-from ganzoo.interfaces import Discriminator, Generator
-from ganzoo.losses import gradient_penalty
+from ganzoo.interfaces import Discriminator, Generator, PenaltyInputs
 from ganzoo.models import build
-from ganzoo.registry import DatasetSpec, LossSpec, Registry, VariantSpec
+from ganzoo.registry import DatasetSpec, LossSpec, Registry, RegulariserSpec, VariantSpec
 
 __all__ = [
     "CHECKS", "POINT_DIM", "ContractCase", "check_checkpoint_roundtrip", "check_determinism", "check_gradients",
@@ -92,6 +91,7 @@ def contract_cases(variant: str | VariantSpec = "*", registry: Registry | None =
 class _Target:
     spec: VariantSpec
     loss: LossSpec
+    regularisers: tuple[tuple[RegulariserSpec, float], ...]
     data_kind: str
     data_shape: tuple[int, ...]
     registry: Registry
@@ -132,7 +132,14 @@ def _target(variant: str | VariantSpec, image_size: int | None, channels: int | 
     except UnknownNameError as exc:
         raise AssertionError(f"variant {spec.name!r} names loss {spec.loss!r}, which is not registered: {exc}") \
             from None
-    return _Target(spec, loss, kind, shape, registry)
+    regularisers = []
+    for name, value in spec.regularisers.items():
+        try:
+            regularisers.append((registry.regulariser(name), value))
+        except UnknownNameError as exc:
+            raise AssertionError(f"variant {spec.name!r} names regulariser {name!r}, which is not registered: "
+                                 f"{exc}") from None
+    return _Target(spec, loss, tuple(regularisers), kind, shape, registry)
 
 
 @contextlib.contextmanager
@@ -239,19 +246,29 @@ def _check_grads(t: _Target, net: torch.nn.Module, which: str) -> None:
 
 def check_gradients(variant: str | VariantSpec, image_size: int | None = None, channels: int | None = None,
                     registry: Registry | None = None, data_kind: str | None = None) -> None:
-    """Finite gradients reach every trainable parameter of D under the variant's D loss (plus its gradient
-    penalty, if any) and of G under its G loss; both losses are finite scalars."""
+    """Finite gradients reach every trainable parameter of D under the variant's D loss (plus its regularisers'
+    penalties, on augmented inputs if it augments) and of G under its G loss; both losses are finite scalars."""
     t = _target(variant, image_size, channels, registry, data_kind)
     g, d = _build(t)
     g.train()
     d.train()
-    real = _real_batch(t)
+
+    def augment(x: torch.Tensor) -> torch.Tensor:
+        for spec, _ in t.regularisers:
+            x = spec.augment(x) if spec.augment is not None else x
+        return x
+
     with _preserved_rng():
         torch.manual_seed(3)
-        fake = g(_noise(g)).detach()
+        real, fake = augment(_real_batch(t)), augment(g(_noise(g)).detach())
         d_loss = t.loss.d_loss(d(real), d(fake))
-        if t.spec.gradient_penalty:
-            d_loss = d_loss + t.spec.gradient_penalty * gradient_penalty(d, real, fake)
+        inputs = PenaltyInputs(d, real.detach(), fake.detach(), lambda: torch.rand(real.shape[0]))
+        for spec, value in t.regularisers:
+            if spec.penalty is not None:
+                term = spec.penalty(inputs)
+                if term.dim() != 0 or not _finite(term):
+                    raise t.fail("gradients", f"regulariser {spec.name!r} gave {term!r}, not a finite scalar")
+                d_loss = d_loss + value * term
         if d_loss.dim() != 0 or not _finite(d_loss):
             raise t.fail("gradients", f"D loss {t.loss.name!r} gave {d_loss!r}, not a finite scalar")
         d_loss.backward()
@@ -260,7 +277,7 @@ def check_gradients(variant: str | VariantSpec, image_size: int | None = None, c
         d.zero_grad(set_to_none=True)
         d.requires_grad_(False)
         real_scores = d(real) if t.loss.g_uses_real else None
-        g_loss = t.loss.g_loss(d(g(_noise(g))), real_scores)
+        g_loss = t.loss.g_loss(d(augment(g(_noise(g)))), real_scores)
         if g_loss.dim() != 0 or not _finite(g_loss):
             raise t.fail("gradients", f"G loss {t.loss.name!r} gave {g_loss!r}, not a finite scalar")
         g_loss.backward()
@@ -281,6 +298,8 @@ def _private_registry(t: _Target) -> Registry:
     registry = Registry()
     registry.add(t.spec, "contract")
     registry.add(t.loss, "contract")
+    for spec, _ in t.regularisers:
+        registry.add(spec, "contract")
     registry.add(DatasetSpec(DATASET, "synthetic data for the contract checks", load, kind=t.data_kind), "contract")
     return registry
 
@@ -300,7 +319,8 @@ def _state(*nets: torch.nn.Module) -> dict[str, torch.Tensor]:
 def check_train_step(variant: str | VariantSpec, image_size: int | None = None, channels: int | None = None,
                      registry: Registry | None = None, data_kind: str | None = None) -> None:
     """One full training step of the engine on the CPU (``n_critic`` D steps, one G step) gives finite losses,
-    changes both networks' parameters, keeps them finite, and honours the variant's weight clipping."""
+    changes both networks' parameters, keeps them finite, and leaves D satisfying the variant's constraints
+    (applying each ``after_step`` again changes nothing: constraints are projections)."""
     t = _target(variant, image_size, channels, registry, data_kind)
     with tempfile.TemporaryDirectory(prefix="ganzoo-contract-") as tmp, _preserved_rng():
         trainer, _ = _trainer(t, Path(tmp))
@@ -314,9 +334,14 @@ def check_train_step(variant: str | VariantSpec, image_size: int | None = None, 
                 raise t.fail("train step", f"{which} has non-finite parameters after one step")
             if all(torch.equal(p.detach(), before[f"0.{n}"]) for n, p in after.items()):
                 raise t.fail("train step", f"one step left every {which} parameter unchanged")
-        clip = t.spec.weight_clip
-        if clip is not None and any(p.abs().max() > clip for p in trainer.D.parameters()):
-            raise t.fail("train step", f"D parameters exceed the weight clip {clip} after a step")
+        for spec, value in t.regularisers:
+            if spec.after_step is not None:
+                before = _state(trainer.D)
+                with torch.no_grad():
+                    spec.after_step(trainer.D, value)
+                if any(not torch.equal(v, before[f"0.{k}"]) for k, v in trainer.D.state_dict().items()):
+                    raise t.fail("train step", f"D does not satisfy the constraint {spec.name!r} ({value}) after a "
+                                               "step: applying it again changed D")
 
 
 def check_checkpoint_roundtrip(variant: str | VariantSpec, image_size: int | None = None,

@@ -53,8 +53,7 @@ def _optimizer(opt: OptimizerSpec) -> str:
 def _row(spec: VariantSpec) -> list[str]:
     d = spec.defaults
     g, dd = _optimizer(d.g_optimizer), _optimizer(d.d_optimizer)
-    regs = ([f"gradient penalty {spec.gradient_penalty}"] if spec.gradient_penalty else []) + \
-        ([f"weight clip {spec.weight_clip}"] if spec.weight_clip is not None else [])
+    regs = [f"`{name}` {value:g}" for name, value in spec.regularisers.items()]
     images = "image" in spec.data_kinds
     return [
         f"`{spec.name}`", _paper(spec.paper), f"`{spec.loss}`", str(d.n_critic),

@@ -1,4 +1,5 @@
-"""An example ganzoo plugin: registers the ``relativistic`` loss and the ``example-rsgan`` variant.
+"""An example ganzoo plugin: registers the ``relativistic`` loss, the ``drift`` regulariser and the
+``example-rsgan`` variant.
 
 ganzoo imports this module through the ``ganzoo`` entry point in pyproject.toml and calls the functions marked
 ``@ganzoo.hookimpl``; their names must match the hooks in ``ganzoo.hookspecs``.
@@ -7,6 +8,7 @@ ganzoo imports this module through the ``ganzoo`` entry point in pyproject.toml 
 from __future__ import annotations
 
 import ganzoo
+from ganzoo_example.drift import DRIFT
 from ganzoo_example.loss import RELATIVISTIC
 from ganzoo_example.nets import SmallDiscriminator, SmallGenerator
 
@@ -16,6 +18,11 @@ __version__ = "0.1.0"
 @ganzoo.hookimpl
 def ganzoo_register_losses(register):
     register(RELATIVISTIC)
+
+
+@ganzoo.hookimpl
+def ganzoo_register_regularisers(register):
+    register(DRIFT)  # any variant can use it: ganzoo train wgan-gp --reg drift=0.001
 
 
 @ganzoo.hookimpl
