@@ -68,6 +68,8 @@ def _md_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def _anchor_line(metrics: dict[str, Any]) -> str:
+    """The recorded hand-written anchor, stated as what it is: a run measured elsewhere and at another time, with
+    its own training budget, never a side-by-side comparison with this run."""
     anchor = metrics.get("anchor")
     if not anchor:
         return ("No anchor recorded for this variant, dataset and sample count "
@@ -76,11 +78,19 @@ def _anchor_line(metrics: dict[str, Any]) -> str:
     theirs = anchor.get("inception_fid")
     if ours is None or theirs is None:
         return "Anchor recorded, but no Inception FID to compare."
-    verdict = "better than" if ours < theirs else "behind"
-    return (f"Anchor (plain hand-written DCGAN, same FID code, N={anchor['num_samples']}, "
-            f"{anchor.get('train_seconds', 0):.0f} s of training): Inception FID {theirs:.2f}. "
-            f"This run: {ours:.2f}, {verdict} the anchor by {abs(ours - theirs):.2f} "
-            f"({100 * (ours - theirs) / theirs:+.1f}%).")
+    machine = anchor.get("machine") or {}
+    where = ", ".join(str(x) for x in (machine.get("processor"), f"{machine.get('torch_threads', '?')} threads")
+                      if x)
+    when = str(anchor.get("date", "an unrecorded date"))[:10]
+    mine = metrics.get("machine") or {}
+    same_machine = machine.get("processor") == mine.get("processor") and machine.get("platform") == mine.get(
+        "platform")
+    return (f"Anchor, not measured side by side with this run: a plain hand-written DCGAN "
+            f"(`benchmarks/anchor_dcgan.py`) reached Inception FID {theirs:.2f} (N={anchor['num_samples']}) after "
+            f"{anchor.get('train_seconds', 0):.0f} s of training, measured on {when} on {where or 'another machine'}"
+            f"{' (the same kind of machine)' if same_machine else ''}. This run: {ours:.2f} after "
+            f"{metrics['timings_s'].get('training', 0):.0f} s of training. Machines and load differ between "
+            "sessions; see docs/benchmarks.md for the side-by-side measurement.")
 
 
 def _markdown(metrics: dict[str, Any], images: dict[str, str]) -> str:

@@ -280,8 +280,12 @@ class Trainer:
 
     @property
     def sampler(self) -> torch.nn.Module:
-        """The network samples come from: the EMA generator when there is one."""
-        return self.ema.module if self.ema is not None else self.G
+        """The network samples come from: the EMA generator (its batch-norm statistics re-estimated for the averaged
+        weights) when there is one."""
+        if self.ema is None:
+            return self.G
+        self.ema.recalibrate()
+        return self.ema.module
 
     def _diverged(self, what: str) -> TrainingDiverged:
         kept = (f"the last good checkpoint, step {self.checkpoint_step}, is kept" if self.checkpoint_step
@@ -311,7 +315,7 @@ class Trainer:
             return None
         tensors = {**ckpt.module_tensors("G", self.G), **ckpt.module_tensors("D", self.D)}
         if self.ema is not None:
-            tensors.update(ckpt.module_tensors("G_ema", self.ema.module))
+            tensors.update(ckpt.module_tensors("G_ema", self.sampler))
         opt_g, opt_g_meta = ckpt.optimizer_tensors("opt_g", self.opt_g)
         opt_d, opt_d_meta = ckpt.optimizer_tensors("opt_d", self.opt_d)
         rng, rng_meta = ckpt.rng_state(self.device)
