@@ -29,6 +29,7 @@ from ganzoo.engine import train as train_run
 from ganzoo.engine.device import select_device
 from ganzoo.engine.loop import seed_everything
 from ganzoo.errors import ConfigError
+from ganzoo.interfaces import generate
 from ganzoo.models import build
 from ganzoo.progress import ProgressFactory, no_progress
 from ganzoo.registry import Registry
@@ -80,6 +81,13 @@ class BenchResult:
                              f"{floor['fid']:.2f})")
         for key, value in m.get("toy", {}).get("final", {}).items():
             parts.append(f"{key} {value:.3g}" if isinstance(value, float) else f"{key} {value}")
+        conditional = m.get("conditional") or {}
+        if conditional.get("class_accuracy"):
+            parts.append(f"class accuracy {conditional['class_accuracy']['accuracy']:.2%}")
+        for extractor, block in (conditional.get("intra_fid") or {}).items():
+            parts.append(f"{extractor} intra-FID {block['intra_fid']:.2f}")
+        if conditional.get("cas"):
+            parts.append(f"CAS {conditional['cas']['cas']:.2%} (real {conditional['cas']['real']:.2%})")
         return "; ".join(parts)
 
 
@@ -107,16 +115,23 @@ def _batches(images: torch.Tensor, size: int = 100) -> Iterator[torch.Tensor]:
         yield images[start:start + size]
 
 
+def balanced_labels(n: int, num_classes: int) -> torch.Tensor | None:
+    """0, 1, ..., K-1, 0, 1, ...: the labels a conditional generator is scored with (None when unconditional)."""
+    return torch.arange(n) % num_classes if num_classes else None
+
+
 @torch.no_grad()
 def _generate(generator: torch.nn.Module, n: int, seed: int, device: torch.device, batch: int = 250,
-              progress: Callable[[int], None] | None = None) -> torch.Tensor:
-    """``n`` samples from ``generator`` in eval mode, noise seeded by ``seed``; images come back as uint8."""
+              progress: Callable[[int], None] | None = None, labels: torch.Tensor | None = None) -> torch.Tensor:
+    """``n`` samples from ``generator`` in eval mode, noise seeded by ``seed`` (and ``labels`` for a conditional
+    generator); images come back as uint8."""
     generator = generator.to(device).eval()
     noise_rng = torch.Generator().manual_seed(seed)
     chunks = []
     for start in range(0, n, batch):
         z = torch.randn(min(batch, n - start), generator.z_dim, generator=noise_rng).to(device)
-        x = generator(z).float().cpu()
+        y = None if labels is None else labels[start:start + len(z)].to(device)
+        x = generate(generator, z, y).float().cpu()
         chunks.append(to_uint8_images(x) if x.dim() == 4 else x)
         if progress is not None:
             progress(len(x))
@@ -205,7 +220,8 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
     (sampling, feature extraction, scoring); training reports through ``events``.
     """
     import ganzoo
-    from ganzoo.plots import fid_records, save_samples
+    from ganzoo.bench_conditional import conditional_scores
+    from ganzoo.plots import fid_records
     from ganzoo.plugins import get_registry
     from ganzoo.report import write_report
 
@@ -245,24 +261,30 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
     sample_seed = config.seed + 1  # noise for scoring differs from the training noise stream
 
     kind = "images" if len(loaded.generator.data_shape) == 3 else "points"
+    classes = loaded.num_classes
+    labels = balanced_labels(n, classes)  # a conditional generator is scored on every class equally
     with clock.phase("sampling"):
         bar = progress(f"sampling {n} {kind} from step {loaded.step}", n, kind[:-1])
         try:
-            fake = _generate(loaded.sampler, n, sample_seed, device, progress=bar.update)
+            fake = _generate(loaded.sampler, n, sample_seed, device, progress=bar.update, labels=labels)
         finally:
             bar.close()
         seed_everything(train_cfg.seed)  # the exact initial weights the trainer started from
-        untrained, _ = build(spec, loaded.generator.data_shape, loaded.generator.z_dim)
-        untrained_grid = _generate(untrained, 64, sample_seed, device)
+        untrained, _ = build(spec, loaded.generator.data_shape, loaded.generator.z_dim, classes)
+        grid_labels = balanced_labels(64, classes)
+        if classes:  # 8 per class, one row each
+            grid_labels = torch.arange(min(classes, 10)).repeat_interleave(8)
+        untrained_grid = _generate(untrained, len(grid_labels) if classes else 64, sample_seed, device,
+                                   labels=grid_labels)
+        trained_grid = (_generate(loaded.sampler, len(grid_labels), sample_seed, device, labels=grid_labels)
+                        if classes else fake[:64])
     grid_path = out / "samples.png"
-    save_samples(fake[:64].float().div(127.5).sub(1) if image_data else fake, grid_path,
-                 kind="image" if image_data else "points")
-    save_samples(untrained_grid.float().div(127.5).sub(1) if image_data else untrained_grid,
-                 out / "samples_step0.png", kind="image" if image_data else "points")
+    _save_grid(trained_grid, grid_path, image_data, grid_labels, loaded.class_names)
+    _save_grid(untrained_grid, out / "samples_step0.png", image_data, grid_labels, loaded.class_names)
 
     def untrained_samples() -> torch.Tensor:
         with clock.phase("sampling"):
-            return _generate(untrained, n, sample_seed, device)
+            return _generate(untrained, n, sample_seed, device, labels=labels)
 
     metrics: dict[str, Any] = {
         "variant": spec.name, "dataset": train_cfg.dataset, "num_samples": n, "seed": config.seed,
@@ -274,7 +296,7 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
     untrained_key = {"kind": "untrained", "ganzoo": __version__, "torch": torch.__version__,
                      "variant": spec.name, "plugin": _plugin_version(registry, spec.name),
                      "data_shape": list(loaded.generator.data_shape), "z_dim": loaded.generator.z_dim,
-                     "seed": train_cfg.seed, "sample_seed": sample_seed, "num_samples": n}
+                     "classes": classes, "seed": train_cfg.seed, "sample_seed": sample_seed, "num_samples": n}
     if image_data:
         baseline: list[torch.Tensor] = []  # the untrained network's n samples, drawn only if a score needs them
 
@@ -289,6 +311,10 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
                                            device, clock, progress)
             metrics["scores"][name] = scores
             metrics["cached"] += [f"{name}/{what}" for what in cached]
+        if classes:
+            with clock.phase("conditional metrics"):
+                metrics["conditional"] = conditional_scores(registry, loaded, dataset_base, sample_seed, config.seed,
+                                                            device, out, progress, log)
     else:
         if dataset_spec.evaluate is None:
             raise ConfigError(f"dataset {dataset_base!r} has no evaluate() for point samples")
@@ -346,6 +372,17 @@ def _score_images(registry: Registry, name: str, train_cfg: TrainConfig, loaded:
     final = scored(features(fake, f"step {loaded.step}"))
     cached = [what for what, hit in (("floor", floor_cached), ("step0", step0_cached)) if hit]
     return {"final": final, "step0": step0, "floor": floor}, cached
+
+
+def _save_grid(images: torch.Tensor, path: Path, image_data: bool, labels: torch.Tensor | None,
+               names: tuple[str, ...]) -> None:
+    from ganzoo.plots import save_class_grid, save_samples
+
+    pictures = images.float().div(127.5).sub(1) if image_data else images
+    if labels is not None and image_data:
+        save_class_grid(pictures, labels, names, path)
+    else:
+        save_samples(pictures, path, kind="image" if image_data else "points")
 
 
 def _plugin_version(registry: Registry, variant: str) -> str:

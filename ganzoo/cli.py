@@ -332,19 +332,27 @@ def train(ctx, variant, dataset, data_dir, steps, batch_size, image_size, channe
 @click.option("-o", "--output", type=click.Path(), default="samples.png", show_default=True,
               help="A .png grid, or a directory (ending in /) for one PNG per sample.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--class", "class_", help="Conditional runs: sample this class (its index, or its name).")
+@click.option("--per-class", type=int, help="Conditional runs: a grid with this many samples per class, one "
+              "labelled row per class.")
 @click.option("--device", default="cpu", show_default=True)
-def sample(source: str, num: int, output: str, seed: int, device: str) -> None:
+def sample(source: str, num: int, output: str, seed: int, class_: str | None, per_class: int | None,
+           device: str) -> None:
     """Draw samples from a run directory or checkpoint file SOURCE."""
     import ganzoo
-    from ganzoo.plots import save_grid, save_samples
+    from ganzoo.plots import save_class_grid, save_grid, save_samples
 
     if num <= 0:
         raise GanzooError(f"-n must be a positive integer, got {num}")
+    if per_class is not None and (per_class <= 0 or class_ is not None):
+        raise GanzooError("--per-class takes a positive integer and cannot be combined with --class")
     out = Path(output)
     per_file = output.endswith(("/", os.sep)) or out.is_dir()
     if per_file:
         if out.exists() and not out.is_dir():
             raise GanzooError(f"output {output!r} exists and is not a directory")
+        if per_class is not None:
+            raise GanzooError("--per-class draws one labelled grid: give a .png output")
     else:
         if out.suffix.lower() != ".png":
             raise GanzooError(f"output {output!r} must end in .png (a grid) or / (a directory)")
@@ -353,7 +361,16 @@ def sample(source: str, num: int, output: str, seed: int, device: str) -> None:
     run = ganzoo.load(source, device=device, registry=_registry())
     for problem in run.skipped:
         click.echo(f"warning: skipped checkpoint {problem}", err=True)
-    x = ganzoo.sample(run, num, seed=seed)
+    if (class_ is not None or per_class is not None) and not run.num_classes:
+        raise GanzooError(f"this {run.spec.name!r} run is unconditional: --class and --per-class need a "
+                          "class-conditional run")
+    labels = None
+    if class_ is not None:
+        labels = _class_index(class_, run.class_names)
+    elif per_class is not None:
+        labels = _per_class_labels(run.num_classes, per_class)
+        num = len(labels)
+    x = ganzoo.sample(run, num, seed=seed, labels=labels)
     if per_file:
         if len(x.shape) != 4:
             raise GanzooError("one-file-per-sample output is for image variants; use a .png path")
@@ -362,8 +379,33 @@ def sample(source: str, num: int, output: str, seed: int, device: str) -> None:
             save_grid(x[i:i + 1], out / f"sample_{i:06d}.png", nrow=1)
         click.echo(f"wrote {len(x)} images to {out}")
         return
-    save_samples(x, out, kind="image" if x.dim() == 4 else "points")
-    click.echo(f"wrote {out} ({num} samples from {run.spec.name} step {run.step}, seed {seed})")
+    if per_class is not None:
+        save_class_grid(x, labels, run.class_names, out)
+    else:
+        save_samples(x, out, kind="image" if x.dim() == 4 else "points")
+    which = f", class {run.class_names[labels]}" if isinstance(labels, int) else ""
+    click.echo(f"wrote {out} ({num} samples from {run.spec.name} step {run.step}, seed {seed}{which})")
+
+
+def _class_index(text: str, names: tuple[str, ...]) -> int:
+    """``--class`` as an index: a class name, or an integer in range."""
+    if text in names:
+        return names.index(text)
+    try:
+        index = int(text)
+    except ValueError:
+        raise GanzooError(f"--class {text!r} is neither a class index nor a class name "
+                          f"({', '.join(names[:10])}{', ...' if len(names) > 10 else ''})") from None
+    if not 0 <= index < len(names):
+        raise GanzooError(f"--class {index} is out of range: this run has classes 0-{len(names) - 1}")
+    return index
+
+
+def _per_class_labels(classes: int, per_class: int):
+    """Labels 0,0,..,1,1,.. with ``per_class`` of each class."""
+    import torch
+
+    return torch.arange(classes).repeat_interleave(per_class)
 
 
 @cli.command()

@@ -24,16 +24,26 @@ from torch import nn
 
 
 class Generator(nn.Module, ABC):
-    """Maps ``z ~ N(0, I)`` of shape ``(B, z_dim)`` to samples of shape ``(B, *data_shape)``."""
+    """Maps ``z ~ N(0, I)`` of shape ``(B, z_dim)`` to samples of shape ``(B, *data_shape)``.
 
-    def __init__(self, z_dim: int, data_shape: tuple[int, ...]) -> None:
+    A class-conditional generator (``num_classes > 0``) also takes integer labels ``y``, int64 ``(B,)`` in
+    ``[0, num_classes)``: ``G(z, y)``. How it uses them (an embedding, conditional batch norm, ...) is its own
+    business. An unconditional one is called as ``G(z)``.
+    """
+
+    def __init__(self, z_dim: int, data_shape: tuple[int, ...], num_classes: int = 0) -> None:
         super().__init__()
         self.z_dim = int(z_dim)
         self.data_shape = tuple(int(s) for s in data_shape)
+        self.num_classes = int(num_classes)
+
+    @property
+    def conditional(self) -> bool:
+        return self.num_classes > 0
 
     @abstractmethod
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """Return samples for noise ``z``; images lie in ``[-1, 1]``."""
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Return samples for noise ``z`` (and labels ``y`` when conditional); images lie in ``[-1, 1]``."""
 
     def sample_noise(
         self, n: int, generator: torch.Generator | None = None, device: torch.device | str | None = None
@@ -45,15 +55,33 @@ class Generator(nn.Module, ABC):
 
 
 class Discriminator(nn.Module, ABC):
-    """Maps samples of shape ``(B, *data_shape)`` to one raw score (logit or critic value) each, shape ``(B,)``."""
+    """Maps samples of shape ``(B, *data_shape)`` to one raw score (logit or critic value) each, shape ``(B,)``.
 
-    def __init__(self, data_shape: tuple[int, ...]) -> None:
+    A class-conditional discriminator (``num_classes > 0``) is called as ``D(x, y)`` with int64 labels ``(B,)``.
+    """
+
+    def __init__(self, data_shape: tuple[int, ...], num_classes: int = 0) -> None:
         super().__init__()
         self.data_shape = tuple(int(s) for s in data_shape)
+        self.num_classes = int(num_classes)
+
+    @property
+    def conditional(self) -> bool:
+        return self.num_classes > 0
 
     @abstractmethod
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """Return one raw score per sample, shape ``(B,)``."""
+
+
+def generate(generator: nn.Module, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    """``G(z)``, or ``G(z, labels)`` when labels are given (the one place that knows the calling convention)."""
+    return generator(z) if labels is None else generator(z, labels)
+
+
+def discriminate(discriminator: nn.Module, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    """``D(x)``, or ``D(x, labels)`` when labels are given."""
+    return discriminator(x) if labels is None else discriminator(x, labels)
 
 
 def init_normal_(module: nn.Module, std: float = 0.02) -> None:
@@ -90,35 +118,47 @@ class Loss(Protocol):
 
 @dataclass
 class PenaltyInputs:
-    """What the engine hands a regulariser's penalty during D's step.
+    """What the engine hands a regulariser's penalty.
 
     ``discriminator`` is the plain network (never a data-parallel or compiled wrapper: penalties may need a double
-    backward); ``real`` and ``fake`` are the detached batches D was just shown (after any augmentation);
-    ``uniform()`` draws one number from U[0, 1) per sample of the batch, shape ``(B,)``: this rank's rows of a draw
-    made for the global batch, so that a penalty's randomness does not depend on the number of processes.
+    backward); ``real`` and ``fake`` are the batches D was just shown (after any augmentation), and
+    ``real_labels`` / ``fake_labels`` their class labels for a conditional variant (else None): score with
+    :meth:`scores`, which passes them on. In D's step both batches are detached; in G's step (``g_penalty``)
+    ``fake`` carries the graph back to G. ``uniform()`` draws one number from U[0, 1) per sample of the batch,
+    shape ``(B,)``: this rank's rows of a draw made for the global batch, so that a penalty's randomness does not
+    depend on the number of processes.
     """
 
     discriminator: nn.Module
     real: torch.Tensor
     fake: torch.Tensor
     uniform: Callable[[], torch.Tensor]
+    real_labels: torch.Tensor | None = None
+    fake_labels: torch.Tensor | None = None
+
+    def scores(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """D's scores for ``x`` (with ``labels`` for a conditional discriminator)."""
+        return discriminate(self.discriminator, x, labels)
 
 
 @runtime_checkable
 class Regulariser(Protocol):
-    """A training technique applied beside the loss, at the points it declares; any of the three may be None.
+    """A training technique applied beside the loss, at the points it declares; any of the four may be None.
 
     - ``penalty(inputs) -> scalar``: added to D's loss, multiplied by the value the variant (or ``--reg``) gives;
+    - ``g_penalty(inputs) -> scalar``: added to G's loss the same way (e.g. an auxiliary classifier's loss on the
+      generated samples);
     - ``after_step(discriminator, value)``: a constraint on D's weights after each of its optimizer steps;
     - ``augment(images) -> images``: a differentiable augmentation of every batch D sees, real and generated, in
       both D's and G's steps.
 
-    ``every`` > 1 applies the penalty only on every ``every``-th D step, scaled by ``every`` (lazy regularisation,
-    Karras et al. 2020).
+    ``every`` > 1 applies the penalties only on every ``every``-th D (G) step, scaled by ``every`` (lazy
+    regularisation, Karras et al. 2020).
     """
 
     name: str
     every: int
     penalty: Callable[[PenaltyInputs], torch.Tensor] | None
+    g_penalty: Callable[[PenaltyInputs], torch.Tensor] | None
     after_step: Callable[[nn.Module, float], None] | None
     augment: Callable[[torch.Tensor], torch.Tensor] | None

@@ -25,10 +25,17 @@ def data_shape_for(spec: VariantSpec, image_size: int | None, channels: int | No
     return (chans, size, size)
 
 
-def build(spec: VariantSpec, data_shape: tuple[int, ...], z_dim: int | None = None,
+def build(spec: VariantSpec, data_shape: tuple[int, ...], z_dim: int | None = None, num_classes: int = 0,
           **options: Any) -> tuple[Generator, Discriminator]:
-    """Instantiate and check both networks of ``spec``."""
+    """Instantiate and check both networks of ``spec`` (for ``num_classes`` classes when it is conditional)."""
     z = z_dim or spec.defaults.z_dim
+    if spec.conditional:
+        if num_classes < 1:
+            raise ConfigError(f"variant {spec.name!r} is class-conditional: give num_classes (the dataset's class "
+                              "count)")
+        options = {**options, "num_classes": num_classes}
+    elif num_classes:
+        raise ConfigError(f"variant {spec.name!r} is unconditional: it takes no classes")
     try:
         generator = spec.generator(z_dim=z, data_shape=data_shape, **options)
         discriminator = spec.discriminator(data_shape=data_shape, **options)
@@ -36,18 +43,38 @@ def build(spec: VariantSpec, data_shape: tuple[int, ...], z_dim: int | None = No
         raise ConfigError(f"variant {spec.name!r} cannot be built with these options: {exc}") from exc
     if not isinstance(generator, Generator) or not isinstance(discriminator, Discriminator):
         raise ConfigError(f"variant {spec.name!r} must build a ganzoo.Generator and a ganzoo.Discriminator")
+    if generator.num_classes != num_classes or discriminator.num_classes != num_classes:
+        raise ConfigError(f"variant {spec.name!r} built networks for {generator.num_classes} / "
+                          f"{discriminator.num_classes} classes, not {num_classes}")
     return generator, discriminator
 
 
 def create(name: str, image_size: int | None = None, channels: int | None = None, z_dim: int | None = None,
-           data_shape: tuple[int, ...] | None = None, registry: Registry | None = None,
+           data_shape: tuple[int, ...] | None = None, registry: Registry | None = None, num_classes: int | None = None,
            **options: Any) -> tuple[Generator, Discriminator]:
     """Build the generator and discriminator of variant ``name``.
 
     ``image_size`` / ``channels`` select the image shape (defaults: the variant's); pass ``data_shape=(2,)`` for
-    point data. Extra keyword options go to the variant's network builders (e.g. ``width=32`` for dcgan).
+    point data. A conditional variant is built for ``num_classes`` classes (default: its default dataset's). Extra
+    keyword options go to the variant's network builders (e.g. ``width=32`` for dcgan).
     """
     from ganzoo.plugins import get_registry
 
-    spec = (registry or get_registry()).variant(name)
-    return build(spec, data_shape_for(spec, image_size, channels, data_shape), z_dim, **options)
+    registry = registry or get_registry()
+    spec = registry.variant(name)
+    if num_classes is None:
+        num_classes = default_classes(spec, registry)
+    return build(spec, data_shape_for(spec, image_size, channels, data_shape), z_dim, num_classes, **options)
+
+
+def default_classes(spec: VariantSpec, registry: Registry) -> int:
+    """The class count a conditional variant is built for when none is given: its default dataset's (0 when the
+    variant is unconditional)."""
+    if not spec.conditional:
+        return 0
+    dataset = spec.defaults.dataset.split(":", 1)[0]
+    classes = registry.dataset(dataset).num_classes if dataset in registry.names("dataset") else 0
+    if classes < 1:
+        raise ConfigError(f"variant {spec.name!r} is class-conditional; its default dataset {dataset!r} declares no "
+                          "classes, so give num_classes")
+    return classes

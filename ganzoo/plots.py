@@ -37,6 +37,36 @@ def save_grid(images: torch.Tensor, path: Path, nrow: int | None = None) -> Path
     return Path(path)
 
 
+def save_class_grid(images: torch.Tensor, labels: torch.Tensor, class_names: Sequence[str], path: Path,
+                    scale: int = 2) -> Path:
+    """A PNG grid with one row per class (in order of first appearance in ``labels``), each row headed by its class
+    name; images in [-1, 1]. Point samples fall back to a scatter plot."""
+    from PIL import ImageDraw
+
+    if images.dim() != 4:
+        return save_scatter(images, path)
+    classes = list(dict.fromkeys(int(c) for c in labels.tolist()))
+    rows = [images[labels == c] for c in classes]
+    ncol = max(len(r) for r in rows)
+    grids = [image_grid(r, nrow=ncol) for r in rows]  # (C, h, w) each, one row
+    c, h, w = grids[0].shape[0], grids[0].shape[1], max(g.shape[2] for g in grids)
+    body = torch.zeros(c, h * len(rows), w, dtype=torch.uint8)
+    for i, g in enumerate(grids):
+        body[:, i * h:(i + 1) * h, :g.shape[2]] = g
+    array = body[0].numpy() if c == 1 else body.permute(1, 2, 0).numpy()
+    picture = Image.fromarray(array).convert("RGB")
+    picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
+    names = [str(class_names[k]) if k < len(class_names) else str(k) for k in classes]
+    margin = 8 + 7 * max(len(n) for n in names)
+    canvas = Image.new("RGB", (picture.width + margin, picture.height), "white")
+    canvas.paste(picture, (margin, 0))
+    draw = ImageDraw.Draw(canvas)
+    for i, name in enumerate(names):
+        draw.text((4, i * h * scale + h * scale // 2 - 6), name, fill="black")
+    atomic_write(Path(path), lambda tmp: canvas.save(tmp, format="PNG"))
+    return Path(path)
+
+
 def _pyplot():
     import matplotlib
 
@@ -130,6 +160,35 @@ def plot_fid(runs: dict[str, Sequence[dict[str, Any]]], path: Path, title: str =
         by_time.legend(fontsize=8)
     if title:
         fig.suptitle(title)
+    fig.tight_layout()
+    atomic_write(Path(path), lambda tmp: fig.savefig(tmp, format="png"))
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_confusion(confusion: Any, class_names: Sequence[str], path: Path, title: str = "") -> Path:
+    """A confusion matrix (rows: requested class, columns: predicted class), each row as shares of its samples."""
+    import numpy as np
+
+    counts = np.asarray(confusion, dtype=float)
+    shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    plt = _pyplot()
+    k = len(counts)
+    fig, ax = plt.subplots(figsize=(1.2 + 0.45 * k, 1.0 + 0.45 * k), dpi=100)
+    image = ax.imshow(shares, cmap="viridis", vmin=0, vmax=1)
+    ax.set_xticks(range(k), [str(n) for n in class_names[:k]], rotation=90 if k > 10 else 0)
+    ax.set_yticks(range(k), [str(n) for n in class_names[:k]])
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("requested class")
+    if k <= 12:
+        for i in range(k):
+            for j in range(k):
+                if shares[i, j] >= 0.005:
+                    ax.text(j, i, f"{shares[i, j]:.2f}", ha="center", va="center", fontsize=6,
+                            color="black" if shares[i, j] > 0.5 else "white")
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    if title:
+        ax.set_title(title, fontsize=8)
     fig.tight_layout()
     atomic_write(Path(path), lambda tmp: fig.savefig(tmp, format="png"))
     plt.close(fig)

@@ -64,7 +64,10 @@ class VariantSpec:
     """A GAN variant: its two networks, its loss and how the paper trains it.
 
     ``generator(z_dim=..., data_shape=..., **options)`` and ``discriminator(data_shape=..., **options)`` build the
-    networks; ``data_shape`` is ``(C, H, W)`` for images or ``(D,)`` for point data.
+    networks; ``data_shape`` is ``(C, H, W)`` for images or ``(D,)`` for point data. A ``conditional`` variant's
+    builders also take ``num_classes=K`` (from the dataset), and its networks take labels: ``G(z, y)``, ``D(x, y)``.
+    Its generated batches get labels drawn uniformly, or from the training set's class frequencies when
+    ``fake_labels="data"``.
     """
 
     name: str
@@ -77,6 +80,8 @@ class VariantSpec:
     image_sizes: tuple[int, ...] = (32,)
     channels: tuple[int, ...] = (1, 3)
     data_kinds: tuple[str, ...] = ("image",)  # "image" and/or "points"
+    conditional: bool = False  # class-conditional: the networks take labels, the dataset must provide them
+    fake_labels: Literal["uniform", "data"] = "uniform"  # how generated batches' labels are drawn
     # registered regulariser name -> its value (a penalty's weight, a clip's bound), applied in this order
     regularisers: Mapping[str, float] = field(default_factory=dict, hash=False)
     sync_batchnorm: bool = True  # under DDP, convert BatchNorm to SyncBatchNorm
@@ -93,6 +98,9 @@ class VariantSpec:
             raise PluginError(f"variant {self.name!r}: loss must be a loss name")
         if not isinstance(self.defaults, TrainDefaults):
             raise PluginError(f"variant {self.name!r}: defaults must be a TrainDefaults")
+        if not isinstance(self.conditional, bool) or self.fake_labels not in ("uniform", "data"):
+            raise PluginError(f"variant {self.name!r}: conditional must be a bool and fake_labels 'uniform' or "
+                              "'data'")
         bad_kinds = set(self.data_kinds) - {"image", "points"}
         if not self.data_kinds or bad_kinds:
             raise PluginError(f"variant {self.name!r}: data_kinds must be 'image' and/or 'points'")
@@ -156,13 +164,16 @@ class RegulariserSpec:
     loss, a constraint on D's weights after its step, and an augmentation of what D sees.
 
     ``penalty(inputs)`` returns an unweighted scalar; the engine adds ``value * every * penalty`` to D's loss on
-    every ``every``-th D step. ``after_step(discriminator, value)`` changes D's weights in place (under
-    ``torch.no_grad``). ``augment(images)`` must be differentiable (G's gradient flows through it).
+    every ``every``-th D step; ``g_penalty(inputs)`` likewise to G's loss on every ``every``-th G step.
+    ``after_step(discriminator, value)`` changes D's weights in place (under ``torch.no_grad``) and should be a
+    projection (applying it twice equals once). ``augment(images)`` must be differentiable (G's gradient flows
+    through it).
     """
 
     name: str
     summary: str
     penalty: Callable[[PenaltyInputs], torch.Tensor] | None = None
+    g_penalty: Callable[[PenaltyInputs], torch.Tensor] | None = None
     after_step: Callable[[nn.Module, float], None] | None = None
     augment: Callable[[torch.Tensor], torch.Tensor] | None = None
     every: int = 1
@@ -170,9 +181,10 @@ class RegulariserSpec:
 
     def __post_init__(self) -> None:
         _check_name(self.name, "regulariser")
-        parts = (self.penalty, self.after_step, self.augment)
+        parts = (self.penalty, self.g_penalty, self.after_step, self.augment)
         if not any(part is not None for part in parts) or any(p is not None and not callable(p) for p in parts):
-            raise PluginError(f"regulariser {self.name!r}: give a callable penalty, after_step and/or augment")
+            raise PluginError(f"regulariser {self.name!r}: give a callable penalty, g_penalty, after_step and/or "
+                              "augment")
         if isinstance(self.every, bool) or not isinstance(self.every, int) or self.every < 1:
             raise PluginError(f"regulariser {self.name!r}: every must be a positive integer")
 
@@ -189,7 +201,8 @@ class DatasetSpec:
     summary: str
     load: Callable[[DataRequest], ArrayData]
     kind: str = "image"
-    num_classes: int = 0  # 0 when unlabelled
+    num_classes: int = 0  # 0 when unlabelled (or when, like folder:PATH, the count depends on the argument)
+    class_names: tuple[str, ...] = ()  # one per class when fixed, e.g. CIFAR-10's "airplane", ...
     takes_argument: bool = False
     # optional dataset-specific score of generated samples, e.g. modes covered for a toy mixture:
     # evaluate(samples (N, *shape) as the model outputs them, seed) -> {metric name: value}

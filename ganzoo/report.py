@@ -120,6 +120,8 @@ def _markdown(metrics: dict[str, Any], images: dict[str, str]) -> str:
         f"![samples]({images['samples']})  ![untrained]({images['samples_step0']})",
         "",
     ]
+    if m.get("conditional"):
+        parts += _conditional_section(m["conditional"], images)
     if "fid" in images:
         curve = m.get("fid_while_training") or []
         parts += [f"FID while training ({curve[-1]['extractor']}, N={curve[-1]['fid_n']}, against the training "
@@ -142,6 +144,36 @@ def _markdown(metrics: dict[str, Any], images: dict[str, str]) -> str:
     if skipped:
         parts += ["**Not computed:**", ""] + [f"- {k}: {v}" for k, v in sorted(skipped.items())] + [""]
     return "\n".join(parts)
+
+
+def _conditional_section(c: dict[str, Any], images: dict[str, str]) -> list[str]:
+    """Markdown for a conditional run's class accuracy, intra-FID and Classification Accuracy Score."""
+    names = c.get("class_names") or [str(i) for i in range(c.get("num_classes", 0))]
+    parts = ["## Class-conditional scores", ""]
+    accuracy = c.get("class_accuracy")
+    if accuracy:
+        parts += [f"**Class accuracy** ({accuracy['classifier']} on {accuracy['num_samples']} generated samples, an "
+                  f"equal number per requested class): **{accuracy['accuracy']:.2%}**", "",
+                  _md_table(["class", *names], [["accuracy", *(f"{a:.1%}" for a in accuracy["per_class"])]]), ""]
+        if "confusion" in images:
+            parts += [f"![confusion matrix]({images['confusion']})", ""]
+    for extractor, block in (c.get("intra_fid") or {}).items():
+        parts += [f"**Intra-FID** ({extractor} features, {block['per_class_n']} generated vs {block['per_class_n']} "
+                  f"test images per class, mean of the per-class FIDs): **{block['intra_fid']:.2f}**", "",
+                  _md_table(["class", *names], [["FID", *(f"{f:.2f}" for f in block["per_class"])]]), ""]
+    cas = c.get("cas")
+    if cas:
+        parts += [f"**Classification Accuracy Score** (a fixed small CNN, {cas['steps']} steps of {cas['batch_size']}, "
+                  f"Adam {cas['lr']:g}, seed {cas['seed']}; accuracy on the {cas['num_test']} real test images):", "",
+                  _md_table(["trained on", "test accuracy"], [
+                      [f"{cas['num_generated']} generated images (CAS)", f"{cas['cas']:.2%}"],
+                      [f"{cas['num_generated']} real training images (ceiling)", f"{cas['real']:.2%}"],
+                      [f"{cas['num_small_real']} real images", f"{cas['small_real']:.2%}"],
+                      [f"the same {cas['num_small_real']} real + {cas['num_generated']} generated",
+                       f"{cas['small_real_plus_generated']:.2%}"]]), ""]
+    for what, why in sorted((c.get("skipped") or {}).items()):
+        parts.append(f"- not computed, {what}: {why}")
+    return parts + [""]
 
 
 def _html(markdown_text: str, metrics: dict[str, Any], out: Path, images: dict[str, str]) -> str:
@@ -170,6 +202,8 @@ def write_report(out: Path, metrics: dict[str, Any], pictures: dict[str, Path]) 
     "losses", "fid") alongside the sample grids."""
     out = Path(out)
     images = {"samples": "samples.png", "samples_step0": "samples_step0.png"}
+    if (out / "confusion.png").exists() and metrics.get("conditional"):
+        images["confusion"] = "confusion.png"
     for name, source in pictures.items():
         shutil.copyfile(source, out / f"{name}.png")
         images[name] = f"{name}.png"

@@ -82,6 +82,16 @@ class DCGANDiscriminator(ganzoo.Discriminator):
         return self.net(x).flatten()
 
 
+def dcgan_defaults() -> ganzoo.TrainDefaults:
+    """DCGAN's training defaults on a CPU budget (shared by the variants built on its networks)."""
+    return ganzoo.TrainDefaults(
+        steps=1200, batch_size=64, z_dim=100,
+        g_optimizer=ganzoo.OptimizerSpec("adam", 2e-4, (0.5, 0.999)),
+        d_optimizer=ganzoo.OptimizerSpec("adam", 2e-4, (0.5, 0.999)),
+        ema_decay=0.995,  # a ~200-step window: short CPU budgets must not average in the early weights
+    )
+
+
 @ganzoo.hookimpl
 def ganzoo_register_variants(register):
     register(ganzoo.VariantSpec(
@@ -91,12 +101,7 @@ def ganzoo_register_variants(register):
         generator=DCGANGenerator,
         discriminator=DCGANDiscriminator,
         loss="non_saturating",
-        defaults=ganzoo.TrainDefaults(
-            steps=1200, batch_size=64, z_dim=100,
-            g_optimizer=ganzoo.OptimizerSpec("adam", 2e-4, (0.5, 0.999)),
-            d_optimizer=ganzoo.OptimizerSpec("adam", 2e-4, (0.5, 0.999)),
-            ema_decay=0.995,  # a ~200-step window: short CPU budgets must not average in the early weights
-        ),
+        defaults=dcgan_defaults(),
         image_sizes=IMAGE_SIZES,
         channels=(1, 3),
     ))

@@ -4,6 +4,9 @@
 - ``weight_clip``: clip every D parameter to [-c, c] after each D step, value c (Arjovsky et al. 2017).
 - ``r1`` / ``r2``: gamma/2 E||grad D||^2 on real / generated samples, value gamma (Mescheder et al. 2018; R2 as in
   Huang et al. 2024's R3GAN baseline, which uses both).
+- ``auxiliary_classifier``: AC-GAN's class loss (Odena et al. 2017), value its weight: cross-entropy of D's class
+  head on real and generated samples in D's loss, on generated ones in G's loss; ``auxiliary_classifier_real``
+  trains D's head on real samples only. They need a discriminator with a ``classify(x)`` method.
 """
 
 from __future__ import annotations
@@ -21,6 +24,12 @@ REGULARISERS = [
                            penalty=regularisers.r1_penalty, paper="https://arxiv.org/abs/1801.04406"),
     ganzoo.RegulariserSpec("r2", "R2: gamma/2 * E||grad D(G(z))||^2 on generated samples",
                            penalty=regularisers.r2_penalty, paper="https://arxiv.org/abs/1801.04406"),
+    ganzoo.RegulariserSpec("auxiliary_classifier", "AC-GAN class loss: D's class head on real and generated "
+                           "samples, G's samples classified as their label",
+                           penalty=regularisers.auxiliary_classifier_d, g_penalty=regularisers.auxiliary_classifier_g, paper="https://arxiv.org/abs/1610.09585"),
+    ganzoo.RegulariserSpec("auxiliary_classifier_real", "AC-GAN class loss with D's class head trained on real "
+                           "samples only", penalty=regularisers.auxiliary_classifier_real_d,
+                           g_penalty=regularisers.auxiliary_classifier_g, paper="https://arxiv.org/abs/1610.09585"),
 ]
 
 

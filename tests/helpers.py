@@ -80,3 +80,38 @@ def pixel_stats_plugin(datasets: tuple[str, ...] = ()) -> ModuleType:
 
     module.ganzoo_register_extractors = ganzoo_register_extractors
     return module
+
+
+def labelled_blobs_plugin(num_classes: int = 3, size: int = 32) -> ModuleType:
+    """A plugin registering ``blobs``: 28 x 28 (or ``size``) gray images of one blob each, its position set by
+    the class (``num_classes`` classes), 96 train / 48 test images, for conditional tests."""
+    import torch
+
+    import ganzoo
+    from ganzoo.data import ArrayData
+
+    def load(request) -> ArrayData:
+        n = 96 if request.split == "train" else 48
+        rng = np.random.default_rng(0 if request.split == "train" else 1)
+        s = request.image_size
+        yy, xx = np.mgrid[:s, :s]
+        labels = np.arange(n) % num_classes
+        images = np.empty((n, 1, s, s), dtype=np.uint8)
+        for i, label in enumerate(labels):
+            cx = s * (0.2 + 0.6 * label / max(1, num_classes - 1)) + rng.normal(0, 1)
+            cy = s * 0.5 + rng.normal(0, 1)
+            images[i, 0] = (255 * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * (s / 8) ** 2))).astype(np.uint8)
+        data = torch.from_numpy(images)
+        if request.channels == 3:
+            data = data.repeat(1, 3, 1, 1)
+        return ArrayData(data, torch.from_numpy(labels).long(), "image", num_classes)
+
+    module = ModuleType("labelled_blobs_plugin")
+
+    @ganzoo.hookimpl
+    def ganzoo_register_datasets(register):
+        register(ganzoo.DatasetSpec("blobs", "labelled test blobs", load, num_classes=num_classes,
+                                    class_names=tuple(f"blob{i}" for i in range(num_classes))))
+
+    module.ganzoo_register_datasets = ganzoo_register_datasets
+    return module

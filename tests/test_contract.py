@@ -35,16 +35,23 @@ IMAGE_CASES = [c for c in CASES if c.data_kind == "image" and c.channels == 1]
 
 @pytest.mark.parametrize("case", IMAGE_CASES, ids=[c.variant for c in IMAGE_CASES])
 def test_variant_trains_through_the_api_on_an_image_folder(case: ContractCase, tmp_path) -> None:
-    """``ganzoo.train`` end to end on a tiny PNG folder: config, metrics, checkpoints, samples, then load."""
-    from helpers import make_image_folder
+    """``ganzoo.train`` end to end on a tiny PNG folder (labelled blobs for a conditional variant): config, metrics,
+    checkpoints, samples, then load."""
+    from helpers import labelled_blobs_plugin, make_image_folder, registry_with
 
-    folder = make_image_folder(tmp_path / "images", n=12, size=case.image_size)
+    from ganzoo.plugins import get_registry
+
+    if get_registry().variant(case.variant).conditional:
+        registry, dataset = registry_with(labelled_blobs_plugin()), "blobs"
+    else:
+        folder = make_image_folder(tmp_path / "images", n=12, size=case.image_size)
+        registry, dataset = get_registry(), f"folder:{folder}"
     run = ganzoo.train(case.variant, tmp_path / "run", steps=3, batch_size=8, image_size=case.image_size,
-                       dataset=f"folder:{folder}", checkpoint_every=2, sample_every=2, device="cpu")
-    assert [r["step"] for r in run.read_metrics()] == [1, 2, 3]
+                       dataset=dataset, checkpoint_every=2, sample_every=2, device="cpu", registry=registry)
+    assert [r["step"] for r in run.read_metrics() if "d_loss" in r] == [1, 2, 3]
     assert [step for step, _ in run.list_checkpoints()] == [2, 3]
     assert sorted(p.name for p in run.samples.glob("*.png")) == ["step_000002.png", "step_000003.png"]
-    loaded = ganzoo.load(run.root)
+    loaded = ganzoo.load(run.root, registry=registry)
     assert loaded.step == 3 and loaded.spec.name == case.variant
     x = ganzoo.sample(loaded, 5, seed=1)
     assert x.shape == (5, 1, case.image_size, case.image_size)
@@ -249,6 +256,7 @@ def test_variants_table_parses_back_to_the_registry_fields() -> None:
         assert int(row["n_critic"]) == spec.defaults.n_critic
         assert row["Paper"].endswith(f"({spec.paper})") or (row["Paper"] == "-" and not spec.paper)
         assert row["Data"].split(", ") == list(spec.data_kinds)
+        assert row["Conditional"] == ("class labels" if spec.conditional else "-")
         if "image" in spec.data_kinds:
             assert [int(s) for s in row["Image sizes"].split(", ")] == list(spec.image_sizes)
             assert [int(c) for c in row["Channels"].split(", ")] == list(spec.channels)

@@ -79,7 +79,7 @@ print(json.dumps({
     out = json.loads(_run(["-c", script], plugin_env).stdout.strip().splitlines()[-1])
     assert {"example-rsgan", "dcgan", "wgan-gp"} <= set(out["variants"])
     assert out["example"] == ["ganzoo-example", "0.1.0", "", {"loss": ["relativistic"], "regulariser": ["drift"],
-                                                                "variant": ["example-rsgan"]}]
+                                                                "variant": ["example-crsgan", "example-rsgan"]}]
     assert out["broken"] == ["ganzoo-broken", f"RuntimeError: {BROKEN_ERROR}"]
     assert any("broken" in w and BROKEN_ERROR in w for w in out["warnings"])
 
@@ -100,11 +100,11 @@ def test_example_variant_trains_for_two_steps(plugin_env: dict[str, str], tmp_pa
 
 @pytest.mark.slow
 def test_example_plugin_passes_its_own_contract_tests(plugin_env: dict[str, str]) -> None:
-    """The plugin's own suite: ``contract_tests("example-rsgan")`` and the ganzoo_registry fixture."""
+    """The plugin's own suite: ``contract_tests("example-*")`` and the ganzoo_registry fixture."""
     result = _run(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], plugin_env, cwd=EXAMPLE)
     assert " passed" in result.stdout and "failed" not in result.stdout
-    # 2 channel counts x 6 checks, plus the three plugin-specific tests
-    assert "15 passed" in result.stdout, result.stdout
+    # 2 variants x 2 channel counts x 7 checks, plus the three plugin-specific tests
+    assert "31 passed" in result.stdout, result.stdout
 
 
 @pytest.mark.slow
@@ -133,7 +133,9 @@ def test_plugins_doc_shows_the_example_files_verbatim() -> None:
     assert {path for path, _ in shown} >= {
         "docs/plugins/ganzoo-example/pyproject.toml", "docs/plugins/ganzoo-example/src/ganzoo_example/__init__.py",
         "docs/plugins/ganzoo-example/src/ganzoo_example/loss.py",
-        "docs/plugins/ganzoo-example/src/ganzoo_example/nets.py"}
+        "docs/plugins/ganzoo-example/src/ganzoo_example/nets.py",
+        "docs/plugins/ganzoo-example/src/ganzoo_example/drift.py",
+        "docs/plugins/ganzoo-example/src/ganzoo_example/conditional.py"}
     for path, text in shown:
         assert text == (root / path).read_text(), f"docs/plugins.md shows an outdated copy of {path}"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from ganzoo.data.base import ArrayData, DataRequest, to_uint8_images
@@ -32,4 +33,6 @@ def load_dataset(registry: Registry, name: str, split: str = "train", image_size
     data = spec.load(request)
     if not isinstance(data, ArrayData):
         raise DataError(f"dataset {base!r} returned {type(data).__name__}, not ganzoo.data.ArrayData")
+    if data.class_names is None and spec.class_names and len(spec.class_names) == data.num_classes:
+        data = dataclasses.replace(data, class_names=tuple(spec.class_names))
     return data

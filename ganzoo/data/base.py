@@ -35,6 +35,7 @@ class ArrayData:
     labels: torch.Tensor | None = None
     kind: str = "image"
     num_classes: int = 0
+    class_names: tuple[str, ...] | None = None  # one per class; None: the class indices ("0", "1", ...)
 
     def __post_init__(self) -> None:
         if len(self.data) == 0:
@@ -43,6 +44,12 @@ class ArrayData:
             raise DataError(f"image data must be uint8 (N, C, H, W), got {self.data.dtype} {tuple(self.data.shape)}")
         if self.labels is not None and len(self.labels) != len(self.data):
             raise DataError("labels and data differ in length")
+        if self.class_names is not None and len(self.class_names) != self.num_classes:
+            raise DataError(f"{len(self.class_names)} class names for {self.num_classes} classes")
+
+    def names(self) -> tuple[str, ...]:
+        """A name for each class: the dataset's own, else the class indices."""
+        return self.class_names or tuple(str(i) for i in range(self.num_classes))
 
     def __len__(self) -> int:
         return len(self.data)

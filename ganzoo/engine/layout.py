@@ -14,6 +14,8 @@ import random
 import numpy as np
 import torch
 
+from ganzoo.interfaces import discriminate, generate
+
 
 def prefer_channels_last(device: torch.device, generator: torch.nn.Module, discriminator: torch.nn.Module,
                          data_shape: tuple[int, ...], z_dim: int, *copies: torch.nn.Module) -> bool:
@@ -45,7 +47,9 @@ def _passes_a_step(generator: torch.nn.Module, discriminator: torch.nn.Module, d
             _to_channels_last(g)
             _to_channels_last(d)
             real = torch.zeros(2, *data_shape, device=device).contiguous(memory_format=torch.channels_last)
-            (d(g(torch.zeros(2, z_dim, device=device))).sum() + d(real).sum()).backward()
+            labels = torch.zeros(2, dtype=torch.long, device=device) if getattr(g, "num_classes", 0) else None
+            fake = generate(g, torch.zeros(2, z_dim, device=device), labels)
+            (discriminate(d, fake, labels).sum() + discriminate(d, real, labels).sum()).backward()
         return True
     except Exception:  # noqa: BLE001 - any failure means: not in this layout; a real error shows at the first step
         return False

@@ -26,7 +26,7 @@ from ganzoo.engine.ema import EMA
 from ganzoo.engine.layout import prefer_channels_last
 from ganzoo.engine.rundir import RunDir, RunLock
 from ganzoo.errors import CheckpointError, ConfigError, GanzooError
-from ganzoo.interfaces import PenaltyInputs
+from ganzoo.interfaces import PenaltyInputs, discriminate, generate
 from ganzoo.models import build
 from ganzoo.registry import LossSpec, Registry, RegulariserSpec, VariantSpec
 
@@ -98,6 +98,7 @@ class Trainer:
         self.loss: LossSpec = registry.loss(config.loss)
         regs = [(registry.regulariser(name), value) for name, value in config.regularisers.items()]
         self.penalties: list[tuple[RegulariserSpec, float]] = [r for r in regs if r[0].penalty is not None]
+        self.g_penalties: list[tuple[RegulariserSpec, float]] = [r for r in regs if r[0].g_penalty is not None]
         self.constraints: list[tuple[RegulariserSpec, float]] = [r for r in regs if r[0].after_step is not None]
         self.augments = [spec.augment for spec, _ in regs if spec.augment is not None]
         self.device = rank_device(world, select_device(config.device))
@@ -115,10 +116,18 @@ class Trainer:
         data_shape = self.data.sample_shape
         if self.data.kind == "image" and data_shape[0] not in self.spec.channels:
             raise ConfigError(f"variant {self.spec.name!r} does not support {data_shape[0]} channels")
+        self.num_classes = self._classes(config.dataset)
+        self.labels = self.data.labels.to(self.device) if self.num_classes else None
+        # generated batches' labels: uniform over the classes, or the training set's class frequencies
+        self.label_weights = None
+        if self.num_classes:
+            counts = torch.bincount(self.data.labels, minlength=self.num_classes).double()
+            self.label_weights = (counts if self.spec.fake_labels == "data" else torch.ones_like(counts)).to(
+                self.device)
 
         seed_everything(config.seed)
         try:
-            g, d = build(self.spec, data_shape, config.z_dim)
+            g, d = build(self.spec, data_shape, config.z_dim, self.num_classes)
         except (RuntimeError, MemoryError) as exc:  # e.g. a z_dim too large to allocate
             message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise ConfigError(f"cannot build the {self.spec.name!r} networks for data of shape {data_shape} "
@@ -138,7 +147,12 @@ class Trainer:
         self.ema = EMA(self.G, config.ema_decay) if config.ema_decay else None
         self.batches = BatchStream(len(self.data), self.local_batch, seed=config.seed, rank=world.rank,
                                    world_size=world.world_size)
-        self.fixed_noise = torch.randn(64, config.z_dim, generator=torch.Generator().manual_seed(config.seed))
+        # the sample grids' inputs: 64 noise vectors, or 8 per class (up to 10 classes) for a conditional variant
+        grid_rng = torch.Generator().manual_seed(config.seed)
+        self.grid_classes = min(self.num_classes, 10)
+        self.fixed_noise = torch.randn(8 * self.grid_classes if self.num_classes else 64, config.z_dim,
+                                       generator=grid_rng)
+        self.fixed_labels = (torch.arange(self.grid_classes).repeat_interleave(8) if self.num_classes else None)
         self.step = 0
         self.train_seconds = 0.0  # in train_step only: what quality-per-minute plots put on their x axis
         self.tracker = None  # FID while training (rank 0 only), see ganzoo.engine.tracking
@@ -197,10 +211,38 @@ class Trainer:
             x = augment(x)
         return x
 
-    def _real_batch(self, index: int) -> torch.Tensor:
+    def _classes(self, dataset: str) -> int:
+        """The class count the networks are built for: the dataset's, for a conditional variant; else 0."""
+        if not self.spec.conditional:
+            return 0
+        if self.data.labels is None or self.data.num_classes < 1:
+            raise ConfigError(f"variant {self.spec.name!r} is class-conditional and needs labelled data; dataset "
+                              f"{dataset!r} has no labels (use mnist, fashion-mnist, cifar10, or folder:PATH with "
+                              "one subfolder per class)")
+        return self.data.num_classes
+
+    def _fake_labels(self) -> torch.Tensor | None:
+        """Labels for a generated batch (None when unconditional), drawn for the global batch."""
+        if self.label_weights is None:
+            return None
+        return self._mine(torch.multinomial(self.label_weights, self.config.batch_size, replacement=True))
+
+    def _real_batch(self, index: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         rows = self.batches.indices(index)
         batch = self.data.to_model(self.data.data[rows]).to(self.device, non_blocking=True)
-        return batch.contiguous(memory_format=torch.channels_last) if self.channels_last else batch
+        labels = self.labels[rows.to(self.device)] if self.labels is not None else None
+        return (batch.contiguous(memory_format=torch.channels_last) if self.channels_last else batch), labels
+
+    @staticmethod
+    def _add_penalties(loss: torch.Tensor, penalties: list[tuple[RegulariserSpec, float]], role: str,
+                       inputs: PenaltyInputs, index: int, terms: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``loss`` plus ``value * every * term`` for each penalty due at step ``index``; logs each term."""
+        for spec, value in penalties:
+            if index % spec.every == 0:
+                term = getattr(spec, role)(inputs)
+                terms[spec.name if role == "penalty" else f"{spec.name}_g"] = term.detach()
+                loss = loss + (value * spec.every) * term
+        return loss
 
     def _backward_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, net: str) -> None:
         optimizer.zero_grad(set_to_none=True)
@@ -225,22 +267,19 @@ class Trainer:
         terms: dict[str, torch.Tensor] = {}
         for k in range(cfg.n_critic):
             d_index = self.step * cfg.n_critic + k
-            real = self._real_batch(d_index)
-            z = self._noise()
+            real, real_labels = self._real_batch(d_index)
+            z, fake_labels = self._noise(), self._fake_labels()
             with self._autocast():
                 with torch.no_grad():
-                    fake = self._g_plain(z)
+                    fake = generate(self._g_plain, z, fake_labels)
                 real, fake = self._augment(real), self._augment(fake)
-                real_scores, fake_scores = self._d_step(real), self._d_step(fake)
+                real_scores = discriminate(self._d_step, real, real_labels)
+                fake_scores = discriminate(self._d_step, fake, fake_labels)
                 d_loss = self.loss.d_loss(real_scores.float(), fake_scores.float())
             if self.penalties:
                 # eager D: compiled graphs do not support the double backward most penalties need
-                inputs = PenaltyInputs(self.D, real.detach(), fake.detach(), self._uniform)
-                for spec, value in self.penalties:
-                    if d_index % spec.every == 0:
-                        term = spec.penalty(inputs)
-                        terms[spec.name] = term.detach()
-                        d_loss = d_loss + (value * spec.every) * term
+                inputs = PenaltyInputs(self.D, real.detach(), fake.detach(), self._uniform, real_labels, fake_labels)
+                d_loss = self._add_penalties(d_loss, self.penalties, "penalty", inputs, d_index, terms)
             self._backward_step(d_loss, self.opt_d, "D")
             for spec, value in self.constraints:
                 with torch.no_grad():
@@ -248,11 +287,15 @@ class Trainer:
 
         # G step: D's weights are fixed, so its parameter gradients are not computed at all.
         self.D.requires_grad_(False)
-        z = self._noise()
+        z, fake_labels = self._noise(), self._fake_labels()
         with self._autocast():
-            fake_scores_g = self._d_plain(self._augment(self._g_step(z))).float()
-            real_for_g = self._d_plain(real).float() if self.loss.g_uses_real else None
+            fake = self._augment(generate(self._g_step, z, fake_labels))
+            fake_scores_g = discriminate(self._d_plain, fake, fake_labels).float()
+            real_for_g = discriminate(self._d_plain, real, real_labels).float() if self.loss.g_uses_real else None
             g_loss = self.loss.g_loss(fake_scores_g, real_for_g)
+        if self.g_penalties:
+            inputs = PenaltyInputs(self.D, real.detach(), fake, self._uniform, real_labels, fake_labels)
+            g_loss = self._add_penalties(g_loss, self.g_penalties, "g_penalty", inputs, self.step, terms)
         self._backward_step(g_loss, self.opt_g, "G")
         if self.ema is not None:
             self.ema.update(self.G, self.step)
@@ -324,6 +367,7 @@ class Trainer:
             "variant": self.spec.name, "ganzoo_version": __version__, "torch_version": torch.__version__,
             "step": str(self.step), "config": self.config.to_json(),
             "data_shape": json.dumps(list(self.G.data_shape)), "z_dim": str(self.G.z_dim),
+            "num_classes": str(self.num_classes), "class_names": json.dumps(list(self.data.names())),
             "opt_g": opt_g_meta, "opt_d": opt_d_meta, "rng": rng_meta, "train_seconds": repr(self.train_seconds),
         }
         for net, scaler in self.scalers.items():
@@ -378,16 +422,21 @@ class Trainer:
         raise CheckpointError(f"cannot resume {self.run_dir.root}: no checkpoint loads ({detail})")
 
     def save_samples(self) -> Path:
-        from ganzoo.plots import save_samples
+        """The sample grid of this step: one row of 8 per class (labelled) for a conditional variant."""
+        from ganzoo.plots import save_class_grid, save_samples
 
         path = self.run_dir.sample_grid(self.step)
         g = self.sampler
         was_training = g.training
         g.eval()
+        labels = self.fixed_labels.to(self.device) if self.fixed_labels is not None else None
         with torch.no_grad():
-            x = g(self.fixed_noise.to(self.device)).float().cpu()
+            x = generate(g, self.fixed_noise.to(self.device), labels).float().cpu()
         g.train(was_training)
-        save_samples(x, path, kind=self.data.kind)
+        if labels is None:
+            save_samples(x, path, kind=self.data.kind)
+        else:
+            save_class_grid(x, self.fixed_labels, self.data.names(), path)
         return path
 
 

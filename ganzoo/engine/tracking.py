@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from ganzoo.errors import ConfigError
+from ganzoo.interfaces import generate
 from ganzoo.registry import Registry
 
 TRACK_SAMPLES = 2048  # default N per evaluation: cheap with a small extractor, enough for a 128-d covariance
@@ -70,10 +71,13 @@ class FidTracker:
 
         started = time.perf_counter()
         device = next(generator.parameters()).device
+        classes = getattr(generator, "num_classes", 0)
+        labels = torch.arange(len(self.noise), device=device) % classes if classes else None  # balanced classes
         was_training = generator.training
         generator.eval()
         try:
-            batches = (to_uint8_images(generator(self.noise[i:i + self.batch_size].to(device)).float())
+            batches = (to_uint8_images(generate(generator, self.noise[i:i + self.batch_size].to(device),
+                                                None if labels is None else labels[i:i + self.batch_size]).float())
                        for i in range(0, len(self.noise), self.batch_size))
             fake = extract(self.extractor, batches, device=device, keep=0)
         finally:

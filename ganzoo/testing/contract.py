@@ -8,6 +8,8 @@ over the whole registry. Nothing here needs pytest.
 
 Training checks run the real engine (:class:`ganzoo.engine.loop.Trainer`) on a tiny synthetic in-memory dataset of
 the right kind and shape, through a private registry, and leave the caller's random number generators as they were.
+A conditional variant is checked with :data:`NUM_CLASSES` classes: its networks get int64 labels, the synthetic data
+carries them, and one more check (``labels``) verifies that both networks use them.
 """
 
 from __future__ import annotations
@@ -28,16 +30,18 @@ from ganzoo.engine.config import TrainConfig
 from ganzoo.engine.loop import Trainer
 from ganzoo.engine.rundir import RunDir
 from ganzoo.errors import ConfigError, UnknownNameError
-from ganzoo.interfaces import Discriminator, Generator, PenaltyInputs
+from ganzoo.interfaces import Discriminator, Generator, PenaltyInputs, discriminate, generate
 from ganzoo.models import build
 from ganzoo.registry import DatasetSpec, LossSpec, Registry, RegulariserSpec, VariantSpec
 
 __all__ = [
-    "CHECKS", "POINT_DIM", "ContractCase", "check_checkpoint_roundtrip", "check_determinism", "check_gradients",
-    "check_shapes", "check_spec", "check_train_step", "check_variant", "contract_cases",
+    "CHECKS", "NUM_CLASSES", "POINT_DIM", "ContractCase", "check_checkpoint_roundtrip", "check_determinism",
+    "check_gradients", "check_labels", "check_shapes", "check_spec", "check_train_step", "check_variant",
+    "contract_cases",
 ]
 
 POINT_DIM = 2  # point-data variants are checked on 2-D points, the shape of the toy datasets
+NUM_CLASSES = 3  # conditional variants are checked with this many classes
 BATCH = 4  # >1 so batch norm has statistics; small so every check stays well under a second
 DATASET = "contract-data"  # the synthetic dataset's name in the private registry
 _DATASET_SIZE = 24
@@ -95,6 +99,17 @@ class _Target:
     data_kind: str
     data_shape: tuple[int, ...]
     registry: Registry
+
+    @property
+    def num_classes(self) -> int:
+        return NUM_CLASSES if self.spec.conditional else 0
+
+    def labels(self, n: int = BATCH, seed: int = 4) -> torch.Tensor | None:
+        """Class labels for a batch of a conditional variant (every class present), else None."""
+        if not self.num_classes:
+            return None
+        shuffled = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+        return shuffled % self.num_classes
 
     @property
     def label(self) -> str:
@@ -157,7 +172,7 @@ def _preserved_rng() -> Iterator[None]:
 def _build(target: _Target, seed: int = 0) -> tuple[Generator, Discriminator]:
     with _preserved_rng():
         torch.manual_seed(seed)
-        return build(target.spec, target.data_shape)
+        return build(target.spec, target.data_shape, num_classes=target.num_classes)
 
 
 def _real_batch(target: _Target, n: int = BATCH, seed: int = 1) -> torch.Tensor:
@@ -213,8 +228,9 @@ def check_shapes(variant: str | VariantSpec, image_size: int | None = None, chan
         g.train(mode == "train")
         d.train(mode == "train")
         with torch.no_grad():
-            x = g(_noise(g, batch))
-            scores_fake, scores_real = d(x), d(_real_batch(t, batch))
+            y = t.labels(batch)
+            x = generate(g, _noise(g, batch), y)
+            scores_fake, scores_real = discriminate(d, x, y), discriminate(d, _real_batch(t, batch), y)
         where = f"{mode} mode, batch {batch}"
         if tuple(x.shape) != (batch, *t.data_shape):
             raise t.fail("shapes", f"G output has shape {tuple(x.shape)}, expected {(batch, *t.data_shape)} "
@@ -260,9 +276,10 @@ def check_gradients(variant: str | VariantSpec, image_size: int | None = None, c
 
     with _preserved_rng():
         torch.manual_seed(3)
-        real, fake = augment(_real_batch(t)), augment(g(_noise(g)).detach())
-        d_loss = t.loss.d_loss(d(real), d(fake))
-        inputs = PenaltyInputs(d, real.detach(), fake.detach(), lambda: torch.rand(real.shape[0]))
+        y_real, y_fake = t.labels(seed=4), t.labels(seed=5)
+        real, fake = augment(_real_batch(t)), augment(generate(g, _noise(g), y_fake).detach())
+        d_loss = t.loss.d_loss(discriminate(d, real, y_real), discriminate(d, fake, y_fake))
+        inputs = PenaltyInputs(d, real.detach(), fake.detach(), lambda: torch.rand(real.shape[0]), y_real, y_fake)
         for spec, value in t.regularisers:
             if spec.penalty is not None:
                 term = spec.penalty(inputs)
@@ -276,8 +293,13 @@ def check_gradients(variant: str | VariantSpec, image_size: int | None = None, c
 
         d.zero_grad(set_to_none=True)
         d.requires_grad_(False)
-        real_scores = d(real) if t.loss.g_uses_real else None
-        g_loss = t.loss.g_loss(d(augment(g(_noise(g)))), real_scores)
+        real_scores = discriminate(d, real, y_real) if t.loss.g_uses_real else None
+        fake = augment(generate(g, _noise(g), y_fake))
+        g_loss = t.loss.g_loss(discriminate(d, fake, y_fake), real_scores)
+        g_inputs = PenaltyInputs(d, real.detach(), fake, lambda: torch.rand(real.shape[0]), y_real, y_fake)
+        for spec, value in t.regularisers:
+            if spec.g_penalty is not None:
+                g_loss = g_loss + value * spec.g_penalty(g_inputs)
         if g_loss.dim() != 0 or not _finite(g_loss):
             raise t.fail("gradients", f"G loss {t.loss.name!r} gave {g_loss!r}, not a finite scalar")
         g_loss.backward()
@@ -292,15 +314,18 @@ def _private_registry(t: _Target) -> Registry:
         rng = torch.Generator().manual_seed(request.seed + (0 if request.split == "train" else 1))
         if t.data_kind == "image":
             data = torch.randint(0, 256, (_DATASET_SIZE, *shape), generator=rng, dtype=torch.uint8)
-            return ArrayData(data, None, "image", 0)
-        return ArrayData(torch.randn((_DATASET_SIZE, *shape), generator=rng), None, "points", 0)
+        else:
+            data = torch.randn((_DATASET_SIZE, *shape), generator=rng)
+        labels = torch.arange(_DATASET_SIZE) % t.num_classes if t.num_classes else None
+        return ArrayData(data, labels, t.data_kind, t.num_classes)
 
     registry = Registry()
     registry.add(t.spec, "contract")
     registry.add(t.loss, "contract")
     for spec, _ in t.regularisers:
         registry.add(spec, "contract")
-    registry.add(DatasetSpec(DATASET, "synthetic data for the contract checks", load, kind=t.data_kind), "contract")
+    registry.add(DatasetSpec(DATASET, "synthetic data for the contract checks", load, kind=t.data_kind,
+                             num_classes=t.num_classes), "contract")
     return registry
 
 
@@ -363,12 +388,13 @@ def check_checkpoint_roundtrip(variant: str | VariantSpec, image_size: int | Non
             if loaded.ema_generator is None:
                 raise t.fail("checkpoint", "the EMA generator was not restored")
             pairs.append(("G_ema", trainer.ema.module, loaded.ema_generator))
-        z, x = _noise(trainer.G), _real_batch(t)
+        z, x, y = _noise(trainer.G), _real_batch(t), t.labels()
         for which, original, restored in pairs:
             original.eval()
+            call = discriminate if which == "D" else generate
             inputs = x if which == "D" else z
             with torch.no_grad():
-                want, got = original(inputs), restored(inputs)
+                want, got = call(original, inputs, y), call(restored, inputs, y)
             if not torch.equal(want, got):
                 diff = (want - got).abs().max().item()
                 raise t.fail("checkpoint", f"{which} outputs differ after a save/load round trip (max abs "
@@ -394,10 +420,37 @@ def check_determinism(variant: str | VariantSpec, image_size: int | None = None,
         raise t.fail("determinism", "seeds 0 and 1 give identical weights; the seed has no effect")
 
 
+def check_labels(variant: str | VariantSpec, image_size: int | None = None, channels: int | None = None,
+                 registry: Registry | None = None, data_kind: str | None = None) -> None:
+    """A conditional variant uses its labels: both networks report ``num_classes``, and for the same noise some
+    gradient of G differs between classes (G's samples themselves may not differ yet at initialisation: conditional
+    batch norm starts with the same scale and shift for every class). (That D uses what it is given is the
+    ``gradients`` check's business: a label embedding D ignores gets no gradient; an AC-GAN-style D is given no
+    label and learns classes through its regulariser.) Passes trivially for an unconditional variant."""
+    t = _target(variant, image_size, channels, registry, data_kind)
+    if not t.spec.conditional:
+        return
+    g, d = _build(t)
+    if g.num_classes != NUM_CLASSES or d.num_classes != NUM_CLASSES:
+        raise t.fail("labels", f"built for {NUM_CLASSES} classes, the networks report {g.num_classes} / "
+                               f"{d.num_classes}")
+    z = _noise(g, NUM_CLASSES).repeat(2, 1)  # the same noise twice
+    y0, y1 = torch.zeros(2 * NUM_CLASSES, dtype=torch.long), torch.arange(2 * NUM_CLASSES) % NUM_CLASSES
+    g.train()
+    grads = []
+    for y in (y0, y1):
+        g.zero_grad(set_to_none=True)
+        generate(g, z, y).square().mean().backward()
+        grads.append({n: p.grad.clone() for n, p in g.named_parameters() if p.grad is not None})
+    if all(torch.equal(grads[0][n], grads[1].get(n, grads[0][n])) for n in grads[0]):
+        raise t.fail("labels", "no gradient of G depends on the label; is the label embedding used?")
+
+
 CHECKS: dict[str, Callable[..., None]] = {
     "spec": check_spec,
     "shapes": check_shapes,
     "gradients": check_gradients,
+    "labels": check_labels,
     "train_step": check_train_step,
     "checkpoint": check_checkpoint_roundtrip,
     "determinism": check_determinism,

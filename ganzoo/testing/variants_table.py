@@ -30,7 +30,8 @@ from pathlib import Path
 from ganzoo.registry import OptimizerSpec, Registry, VariantSpec
 
 START, END = "<!-- variants-table:start -->", "<!-- variants-table:end -->"
-COLUMNS = ("Variant", "Paper", "Loss", "n_critic", "Optimizer", "Regularisation", "Image sizes", "Channels", "Data")
+COLUMNS = ("Variant", "Paper", "Loss", "n_critic", "Optimizer", "Regularisation", "Image sizes", "Channels", "Data",
+           "Conditional")
 _OPTIMIZER_NAMES = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD"}
 
 
@@ -62,6 +63,7 @@ def _row(spec: VariantSpec) -> list[str]:
         ", ".join(map(str, spec.image_sizes)) if images else "-",
         ", ".join(map(str, spec.channels)) if images else "-",
         ", ".join(spec.data_kinds),
+        "class labels" if spec.conditional else "-",
     ]
 
 

@@ -12,8 +12,8 @@ from ganzoo_example.loss import relativistic_d, relativistic_g
 import ganzoo
 from ganzoo.testing import contract_tests
 
-# one test per supported shape (16px is the smallest; 1 and 3 channels) and contract check
-test_example_rsgan_contract = contract_tests("example-rsgan")
+# one test per supported shape (16px is the smallest; 1 and 3 channels) and contract check, for both variants
+test_example_contract = contract_tests("example-*")
 
 
 def test_plugin_is_discovered(ganzoo_registry):

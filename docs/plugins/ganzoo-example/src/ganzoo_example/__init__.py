@@ -1,5 +1,5 @@
 """An example ganzoo plugin: registers the ``relativistic`` loss, the ``drift`` regulariser and the
-``example-rsgan`` variant.
+``example-rsgan`` and class-conditional ``example-crsgan`` variants.
 
 ganzoo imports this module through the ``ganzoo`` entry point in pyproject.toml and calls the functions marked
 ``@ganzoo.hookimpl``; their names must match the hooks in ``ganzoo.hookspecs``.
@@ -8,6 +8,7 @@ ganzoo imports this module through the ``ganzoo`` entry point in pyproject.toml 
 from __future__ import annotations
 
 import ganzoo
+from ganzoo_example.conditional import ConditionalDiscriminator, ConditionalGenerator
 from ganzoo_example.drift import DRIFT
 from ganzoo_example.loss import RELATIVISTIC
 from ganzoo_example.nets import SmallDiscriminator, SmallGenerator
@@ -42,4 +43,16 @@ def ganzoo_register_variants(register):
         ),
         image_sizes=(16, 28, 32),
         channels=(1, 3),
+    ))
+    register(ganzoo.VariantSpec(
+        name="example-crsgan",
+        summary="example-rsgan told which class to draw (example plugin)",
+        generator=ConditionalGenerator,
+        discriminator=ConditionalDiscriminator,
+        loss="relativistic",
+        defaults=ganzoo.TrainDefaults(steps=1000, batch_size=64, z_dim=64, g_optimizer=adam, d_optimizer=adam,
+                                      image_size=28),
+        image_sizes=(16, 28, 32),
+        channels=(1, 3),
+        conditional=True,  # networks built with num_classes=K, called as G(z, y) and D(x, y)
     ))
