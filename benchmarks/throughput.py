@@ -59,7 +59,7 @@ VERIFY_STEPS, VERIFY_BATCH = 3, 16
 def bench_registry(base: Registry, num_images: int) -> Registry:
     """A copy of ``base`` plus a dataset of uniform-random uint8 images, so the engine trains without any file."""
     registry = Registry()
-    for kind in ("variant", "loss", "dataset", "extractor"):
+    for kind in ("variant", "loss", "regulariser", "dataset", "extractor"):
         for name in base.names(kind):
             entry = base.entry(kind, name)
             registry.add(entry.spec, entry.plugin)
