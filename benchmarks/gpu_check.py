@@ -63,6 +63,7 @@ from ganzoo.registry import Registry
 
 SECTIONS = ("variants", "amp", "inception", "nccl", "bench", "throughput")
 MIN_SECTION_S = 5.0  # a section is not started with less time than this left in the budget
+UNFINISHED = "unfinished: the section's time limit came first"  # a row's error until the row completes
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ class Check:
     started: float
     env: dict[str, str]  # environment of child processes
     section_ends: float = math.inf
+    terminated: bool = False  # SIGTERM arrived: no further section starts
 
     def remaining(self) -> float:
         """Seconds left in the whole budget."""
@@ -313,7 +315,7 @@ def check_variants(check: Check, out: dict[str, Any]) -> None:
     if not check.plan.variant_fid:
         out["fid_skipped"] = "FID while training is off here (--quick); the amp section tracks it"
     for name in names:
-        row: dict[str, Any] = {"variant": name}
+        row: dict[str, Any] = {"variant": name, "error": UNFINISHED}
         out["rows"].append(row)
         started = time.monotonic()
         try:
@@ -321,6 +323,7 @@ def check_variants(check: Check, out: dict[str, Any]) -> None:
                         fid_every=steps if check.plan.variant_fid else 0)
             row.update(run_summary(run))
             row.pop("fid_curve", None)
+            del row["error"]
         except Exception as exc:  # one variant failing must not lose the others
             row["error"] = one_line(exc)
         row["wall_s"] = round(time.monotonic() - started, 1)
@@ -346,6 +349,7 @@ def check_amp(check: Check, out: dict[str, Any]) -> None:
         if precision == "bf16" and "bf16_note" in out:
             row["skipped"] = out["bf16_note"]
             continue
+        row["error"] = UNFINISHED
         started = time.monotonic()
         try:
             run = train(check, "dcgan", f"amp-{precision}-s{seed}", plan.amp_steps, events=_warnings_into(row),
@@ -353,6 +357,7 @@ def check_amp(check: Check, out: dict[str, Any]) -> None:
             row.update(run_summary(run))
             if amp == "fp16":
                 row["grad_scale"] = _grad_scales(run)
+            del row["error"]
         except Exception as exc:
             row["error"] = one_line(exc)
         row["wall_s"] = round(time.monotonic() - started, 1)
@@ -414,7 +419,7 @@ def check_inception(check: Check, out: dict[str, Any]) -> None:
         images = torch.randint(0, 256, (plan.inception_images, channels, size, size), dtype=torch.uint8,
                                generator=gen)
         for batch in plan.inception_batches:
-            row: dict[str, Any] = {"size": size, "channels": channels, "batch": batch}
+            row: dict[str, Any] = {"size": size, "channels": channels, "batch": batch, "error": UNFINISHED}
             out["rows"].append(row)
             features = inception_speed.with_batch_size(extractor, batch)
             try:
@@ -429,6 +434,7 @@ def check_inception(check: Check, out: dict[str, Any]) -> None:
                     times.append(time.perf_counter() - t0)
                 row.update(img_per_s=round(len(images) / statistics.median(times), 1),
                            each=[round(len(images) / t, 1) for t in times], peak_memory_mib=peak_memory_mib(device))
+                del row["error"]
             except Exception as exc:
                 row["error"] = one_line(exc)
             check.log("inception", f"{size}px x{channels} batch {batch}: {row.get('img_per_s', row.get('error'))} "
@@ -586,7 +592,10 @@ def check_throughput(check: Check, out: dict[str, Any]) -> None:
         if check.section_left() < need:
             row["skipped"] = f"less than {need:.0f} s of the section's time was left"
             continue
-        row.update(time_row(check, variant, size, batch, layout, compiled, spec.defaults.n_critic))
+        row["error"] = UNFINISHED
+        timed = time_row(check, variant, size, batch, layout, compiled, spec.defaults.n_critic)
+        row.pop("error")
+        row.update(timed)
         check.log("throughput", f"{size}px batch {batch} {'compiled' if compiled else 'eager'} {layout}: "
                   + (row["error"] if "error" in row else f"{row['img_per_s']:.0f} img/s"))
     timed = [r for r in out["rows"] if "img_per_s" in r]
@@ -685,6 +694,9 @@ def run_section(check: Check, name: str) -> dict[str, Any]:
         record.update(status="skipped", reason=str(exc))
     except SectionTimeout:
         record.update(status="timeout", error=f"stopped at its time limit of {timeout:.0f} s; results so far kept")
+    except Terminated:
+        record.update(status="terminated", error="SIGTERM arrived (the outer timeout?); results so far kept")
+        check.terminated = True
     except Exception as exc:  # noqa: BLE001 - one section failing must not stop the others
         record.update(status="failed", error=one_line(exc), traceback=traceback.format_exc(limit=8))
     finally:
@@ -806,19 +818,16 @@ def run_check(argv: list[str] | None = None) -> dict[str, Any]:
     previous = signal.signal(signal.SIGTERM, terminate)
     try:
         for name in args.sections:
-            try:
-                result["sections"][name] = run_section(check, name)
-            except Terminated:
-                result["sections"][name] = {"status": "failed", "error": "terminated (SIGTERM) while running"}
-                result["terminated"] = True
+            result["sections"][name] = run_section(check, name)
+            result["elapsed_s"] = round(time.monotonic() - started, 1)
+            write(result, *paths)
+            if check.terminated:
                 break
-            finally:
-                result["elapsed_s"] = round(time.monotonic() - started, 1)
-                write(result, *paths)
     finally:
         signal.signal(signal.SIGTERM, previous)
         if not args.keep_runs:
             shutil.rmtree(work, ignore_errors=True)
+    result["terminated"] = check.terminated
     for record in result["sections"].values():
         if record["status"] == "pending":
             record.update(status="skipped", reason="the run was terminated before this section")
