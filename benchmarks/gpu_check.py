@@ -525,6 +525,7 @@ def _nccl_line(done: Finished) -> str:
 def check_bench(check: Check, out: dict[str, Any]) -> None:
     """``ganzoo bench dcgan`` (at its defaults unless --quick) in a child process with the section's timeout."""
     bench_out = check.work / "bench-dcgan"
+    shutil.rmtree(bench_out, ignore_errors=True)  # a finished run there would be reused, not timed
     extra = list(check.plan.bench_args)
     if check.plan.quick:  # a tiny folder of images instead of decoding MNIST: seconds, not minutes
         extra += ["--dataset", f"folder:{make_image_folder(check.work / 'bench-images')}"]
@@ -720,7 +721,8 @@ def environment(device: torch.device, commit: str | None) -> dict[str, Any]:
                    gpu_memory_gib=round(props.total_memory / 2**30, 1),
                    compute_capability=f"{props.major}.{props.minor}", driver=nvidia_smi("driver_version"),
                    nccl=".".join(map(str, nccl)) if nccl else None, bf16_supported=torch.cuda.is_bf16_supported(),
-                   tf32={"matmul": torch.backends.cuda.matmul.allow_tf32, "cudnn": torch.backends.cudnn.allow_tf32})
+                   tf32={"matmul": torch.backends.cuda.matmul.allow_tf32, "cudnn": torch.backends.cudnn.allow_tf32},
+                   cudnn_benchmark=torch.backends.cudnn.benchmark)
     return env
 
 
