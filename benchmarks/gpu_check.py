@@ -448,7 +448,7 @@ def check_inception(check: Check, out: dict[str, Any]) -> None:
                                                                      cpu(images).features)
         out["gpu_vs_cpu_features"]["tf32_cudnn"] = torch.backends.cudnn.allow_tf32
     else:
-        out["gpu_vs_cpu_features"] = {"skipped": "the check runs on the CPU: nothing to compare with"}
+        out["gpu_vs_cpu_features"] = {"skipped": "The check runs on the CPU: nothing to compare with"}
     best = max((r for r in out["rows"] if "img_per_s" in r), key=lambda r: r["img_per_s"], default=None)
     out["summary"] = (f"best {best['img_per_s']:.0f} img/s ({best['size']}px, batch {best['batch']})" if best
                       else "no batch size ran")
