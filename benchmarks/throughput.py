@@ -47,6 +47,7 @@ import torch
 import ganzoo
 from ganzoo.data import ArrayData, DataRequest
 from ganzoo.engine import RunDir, TrainConfig, Trainer
+from ganzoo.engine.layout import to_channels_last
 from ganzoo.plugins import get_registry
 from ganzoo.registry import DatasetSpec, LossSpec, Registry, VariantSpec
 
@@ -59,7 +60,7 @@ VERIFY_STEPS, VERIFY_BATCH = 3, 16
 def bench_registry(base: Registry, num_images: int) -> Registry:
     """A copy of ``base`` plus a dataset of uniform-random uint8 images, so the engine trains without any file."""
     registry = Registry()
-    for kind in ("variant", "loss", "dataset", "extractor"):
+    for kind in ("variant", "loss", "regulariser", "dataset", "extractor"):
         for name in base.names(kind):
             entry = base.entry(kind, name)
             registry.add(entry.spec, entry.plugin)
@@ -74,19 +75,28 @@ def bench_registry(base: Registry, num_images: int) -> Registry:
     return registry
 
 
+LAYOUTS = ("engine", "contiguous", "channels-last")  # the engine's own choice, or one forced
+
+
 class EngineLoop:
-    """ganzoo's own training step."""
+    """ganzoo's own training step, on ``device``, in memory layout ``layout`` (one of :data:`LAYOUTS`)."""
 
     def __init__(self, registry: Registry, variant: str, size: int, channels: int, batch: int, ema: bool,
-                 compile_nets: bool, contiguous: bool, seed: int, work: Path) -> None:
+                 compile_nets: bool, layout: str, seed: int, work: Path, device: str = "cpu") -> None:
+        if layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
         config = TrainConfig(variant=variant, dataset=RANDOM_DATASET, image_size=size, channels=channels,
-                             batch_size=batch, seed=seed, device="cpu", compile=compile_nets,
+                             batch_size=batch, seed=seed, device=device, compile=compile_nets,
                              ema_decay=None if ema else 0.0)
         self.trainer = t = Trainer(config, RunDir(work), registry)
-        if contiguous and t.channels_last:  # undo the engine's layout choice (no optimizer state exists yet)
+        wanted = t.channels_last if layout == "engine" else layout == "channels-last"
+        if wanted != t.channels_last:  # override the engine's layout choice (no optimizer state exists yet)
             for net in [t.G, t.D] + ([t.ema.module] if t.ema else []):
-                net.to(memory_format=torch.contiguous_format)
-            t.channels_last = False
+                if wanted:
+                    to_channels_last(net)
+                else:
+                    net.to(memory_format=torch.contiguous_format)
+            t.channels_last = wanted
         self.channels_last = t.channels_last
         self.images = self.trainer.data.data
         self.has_ema = self.trainer.ema is not None
@@ -224,6 +234,10 @@ def measure(loops: dict[str, Any], steps: int, repeats: int, warmup: int, images
     return result
 
 
+def _layout(args: argparse.Namespace) -> str:
+    return "contiguous" if args.contiguous else "engine"
+
+
 def verify(registry: Registry, variant: str, size: int, args: argparse.Namespace, work: Path,
            steps: int = VERIFY_STEPS, batch: int = VERIFY_BATCH) -> float:
     """Largest difference between the two loops' G, D and EMA weights and buffers after ``steps`` steps from the
@@ -231,7 +245,7 @@ def verify(registry: Registry, variant: str, size: int, args: argparse.Namespace
     compared): 0.0 means the bare loop computes the engine's update bit for bit."""
     batch = min(batch, args.batch_size)
     engine = EngineLoop(registry, variant, size, args.channels, batch, not args.no_ema, False,
-                        args.contiguous, args.seed, work)
+                        _layout(args), args.seed, work)
     bare = BareLoop(registry, registry.variant(variant), engine.images, batch, not args.no_ema, False,
                     engine.channels_last, args.seed)
     bare.batch_rows = engine.trainer.batches.indices  # the engine's batch order
@@ -304,7 +318,7 @@ def run_one(registry: Registry, variant: str, size: int, args: argparse.Namespac
             row["max_weight_difference_after_verify"] = verify(registry, variant, size, args,
                                                                 work / f"{variant}-{size}-verify")
         engine = EngineLoop(registry, variant, size, args.channels, args.batch_size, not args.no_ema, args.compile,
-                            args.contiguous, args.seed, work / f"{variant}-{size}")
+                            _layout(args), args.seed, work / f"{variant}-{size}")
         loops["engine"] = engine
         loops["bare"] = BareLoop(registry, spec, engine.images, args.batch_size, not args.no_ema, args.compile,
                                  engine.channels_last, args.seed)

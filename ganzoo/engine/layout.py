@@ -34,7 +34,7 @@ def prefer_channels_last(device: torch.device, generator: torch.nn.Module, discr
     if not _passes_a_step(generator, discriminator, data_shape, z_dim, device):
         return False
     for net in (*nets, *copies):
-        _to_channels_last(net)
+        to_channels_last(net)
     return True
 
 
@@ -44,8 +44,8 @@ def _passes_a_step(generator: torch.nn.Module, discriminator: torch.nn.Module, d
     try:
         with torch.random.fork_rng(devices=[]):
             g, d = copy.deepcopy(generator), copy.deepcopy(discriminator)
-            _to_channels_last(g)
-            _to_channels_last(d)
+            to_channels_last(g)
+            to_channels_last(d)
             real = torch.zeros(2, *data_shape, device=device).contiguous(memory_format=torch.channels_last)
             labels = torch.zeros(2, dtype=torch.long, device=device) if getattr(g, "num_classes", 0) else None
             fake = generate(g, torch.zeros(2, z_dim, device=device), labels)
@@ -58,7 +58,8 @@ def _passes_a_step(generator: torch.nn.Module, discriminator: torch.nn.Module, d
         np.random.set_state(numpy_state)
 
 
-def _to_channels_last(net: torch.nn.Module) -> None:
+def to_channels_last(net: torch.nn.Module) -> None:
+    """Restride ``net``'s 4-D weights and buffers channels-last, in place (the same Parameter objects)."""
     # only 4-D tensors have a channels-last layout; Module.to(memory_format=...) would refuse 5-D ones. Tensor.to
     # (unlike .contiguous) also restrides single-channel weights, which picks other oneDNN kernels.
     net._apply(lambda t: t.to(memory_format=torch.channels_last) if t.dim() == 4 else t)
