@@ -21,6 +21,7 @@ class DataRequest:
     argument: str | None = None  # the ARG of "name:ARG" (folder:PATH)
     seed: int = 0  # for generated data
     download: bool = True  # providers may download when online and nothing local is found
+    skip_bad: bool = False  # leave out files that cannot be decoded (listed in ArrayData.skipped) instead of failing
 
 
 @dataclass(frozen=True)
@@ -28,13 +29,17 @@ class ArrayData:
     """One split held in memory.
 
     ``data`` is uint8 ``(N, C, H, W)`` for images (exact pixels) or float32 ``(N, D)`` for points; ``labels`` is
-    int64 ``(N,)`` or None. :meth:`to_model` maps a batch to what networks see: images to ``[-1, 1]`` floats.
+    int64 ``(N,)`` or None, with ``class_names[label]`` naming a class when the provider knows the names.
+    :meth:`to_model` maps a batch to what networks see: images to ``[-1, 1]`` floats.
     """
 
     data: torch.Tensor
     labels: torch.Tensor | None = None
     kind: str = "image"
     num_classes: int = 0
+    class_names: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()  # "PATH: reason" of each file left out as unreadable (DataRequest.skip_bad)
+    preprocessing: str = ""  # how the provider brought the data to this shape, in words (recorded in config.json)
 
     def __post_init__(self) -> None:
         if len(self.data) == 0:
@@ -43,6 +48,10 @@ class ArrayData:
             raise DataError(f"image data must be uint8 (N, C, H, W), got {self.data.dtype} {tuple(self.data.shape)}")
         if self.labels is not None and len(self.labels) != len(self.data):
             raise DataError("labels and data differ in length")
+        if self.labels is not None and self.labels.dtype != torch.int64:
+            raise DataError(f"labels must be int64, got {self.labels.dtype}")
+        if self.class_names and len(self.class_names) != self.num_classes:
+            raise DataError(f"{len(self.class_names)} class names for {self.num_classes} classes")
 
     def __len__(self) -> int:
         return len(self.data)
