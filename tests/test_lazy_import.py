@@ -11,7 +11,7 @@ import ganzoo
 _PROBE = """
 import json, sys
 from ganzoo.cli import cli
-for args in ([], ["train"], ["sample"], ["bench"], ["fid"]):
+for args in ([], ["train"], ["sample"], ["bench"], ["fid"], ["export"]):
     try:
         cli.main(args=[*args, "--help"], prog_name="ganzoo", standalone_mode=False)
     except SystemExit:
@@ -49,3 +49,19 @@ def test_unknown_attribute_is_an_attribute_error() -> None:
         assert "no_such_name" in str(exc)
     else:
         raise AssertionError("expected AttributeError")
+
+
+def test_shell_completion_answers() -> None:
+    """docs/cli.md documents click's completion; the entry point must hand the request to click."""
+    import os
+
+    env = {**os.environ, "_GANZOO_COMPLETE": "bash_complete", "COMP_WORDS": "ganzoo sample --trun", "COMP_CWORD": "2"}
+    result = subprocess.run([sys.executable, "-c", "from ganzoo.cli import main; main()"], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.stdout.split() == ["plain,--truncation"]
+
+
+def test_submodules_are_attributes_as_before() -> None:
+    code = "import ganzoo; print(ganzoo.api.sample is ganzoo.sample, ganzoo.data.ArrayData.__name__)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stdout.split() == ["True", "ArrayData"], result.stderr
