@@ -1,6 +1,8 @@
-"""What a new user tripped over in ``ganzoo bench`` and its reports, on the cheap 2-D ring8 benchmark: a reused run
-is said even under -q and keeps its own training time, the comparison plot shows a score, the point-data report
-speaks of what it measured, its scatter plots share their axes, and --run reports land where --help says."""
+"""What a new user tripped over, trying the docs' commands one by one (issue 15). ``ganzoo bench`` on the cheap 2-D
+ring8 benchmark: a reused run is said even under -q and keeps its own training time, the comparison plot shows a
+score, the point-data report speaks of what it measured, its scatter plots share their axes, and --run reports land
+where --help says. Elsewhere: a disabled plugin's variant is named as such, loss plots name their run, and resuming a
+finished run draws no progress bar."""
 
 from __future__ import annotations
 
@@ -110,3 +112,13 @@ def test_loss_plots_name_the_run(tmp_path, monkeypatch):
           str(tmp_path / "ringrun"), "-q"])
     assert titles == ["ringrun: gan on ring8"]
     assert Path(tmp_path / "ringrun" / "losses.png").is_file()
+
+
+def test_resuming_a_finished_run_draws_no_bar(tmp_path, capsys):
+    run = tmp_path / "done"
+    main(["train", "gan", "--dataset", "ring8", "--steps", "2", "--batch-size", "8", "--out", str(run), "-q"])
+    capsys.readouterr()
+    main(["train", "--resume", str(run)])
+    captured = capsys.readouterr()
+    assert "%" not in captured.err and "it/s" not in captured.err and "step/s" not in captured.err, captured.err
+    assert captured.out.strip() == f"{run} has already reached step 2; pass a larger --steps to train longer"
