@@ -13,6 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
+import ganzoo
 from ganzoo.data.base import DataRequest
 from ganzoo.data.folder import load_folder, scan, split_indices
 from ganzoo.data.transforms import resize_center_crop
@@ -168,3 +169,4 @@ def test_a_folder_of_mixed_photos_trains_and_config_json_records_it(tmp_path, ca
     assert data["shape"] == [3, 32, 32] and data["classes"] == ["cats", "dogs"] and data["num_classes"] == 2
     assert "center-crop" in data["preprocessing"] and "shorter side" in data["preprocessing"]
     assert [entry.split(":")[0] for entry in data["skipped"]] == [str(folder / "dogs" / "broken.jpg")]
+    assert ganzoo.load(run).class_names == ("cats", "dogs")  # a sampler can name the classes from the checkpoint
