@@ -2,7 +2,9 @@
 
 Each command runs ``--runs`` times as a fresh process (the console script beside this interpreter) and the median
 wall time is reported with the min and max, next to the target from issue 15 (help: 0.5 s, list: 3 s) and, as a
-floor for ``list``, the time to ``import torch`` alone. Prints a table; ``--json PATH`` also writes the figures.
+floor for ``list``, the time to ``import torch`` alone. ``list`` needs torch (the plugins define networks), so the
+last row splits one ``list`` process in two: importing torch, then everything ganzoo does. Prints a table;
+``--json PATH`` also writes the figures.
 
     python benchmarks/cli_startup.py            # 7 runs of each
     python benchmarks/cli_startup.py --runs 11 --json benchmarks/results/cli_startup.json
@@ -38,6 +40,25 @@ def _cases() -> list[tuple[str, list[str], float | None]]:
     ]
 
 
+_SPLIT = """
+import contextlib, io, time
+t0 = time.perf_counter()
+import torch
+t1 = time.perf_counter()
+from ganzoo.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    main(["list"])
+print(t1 - t0, time.perf_counter() - t1)
+"""
+
+
+def _split() -> tuple[float, float]:
+    """(import torch, the rest of `ganzoo list`) in one process, seconds."""
+    result = subprocess.run([sys.executable, "-c", _SPLIT], capture_output=True, text=True, check=True)
+    torch_s, rest_s = map(float, result.stdout.split())
+    return torch_s, rest_s
+
+
 def _time(argv: list[str]) -> float:
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     started = time.perf_counter()
@@ -63,6 +84,12 @@ def main(argv: list[str] | None = None) -> None:
         times = [_time(command) for _ in range(args.runs)]
         rows.append({"command": label, "median_s": common.median(times), "min_s": min(times), "max_s": max(times),
                      "target_s": target, "runs": args.runs})
+    _split()
+    splits = [_split() for _ in range(args.runs)]
+    for label, values in (("  in one list process: import torch", [t for t, _ in splits]),
+                          ("  in one list process: the rest (ganzoo)", [r for _, r in splits])):
+        rows.append({"command": label, "median_s": common.median(values), "min_s": min(values),
+                     "max_s": max(values), "target_s": None, "runs": args.runs})
     width = max(len(r["command"]) for r in rows)
     print(f"{'command':<{width}}  median   min     max     target")
     for r in rows:
