@@ -49,6 +49,7 @@ def test_onnx_matches_pytorch_at_any_batch_size(run_dir, tmp_path):
     assert json.loads(meta["ganzoo_data_shape"]) == [3, 32, 32]
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning")
 def test_torchscript_matches_pytorch_and_defaults_into_the_run(run_dir):
     path = ganzoo.export(run_dir, format="torchscript")
     assert path == run_dir / "generator.pt"

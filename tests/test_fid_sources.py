@@ -91,3 +91,14 @@ def test_the_text_output_labels_what_it_shows(registry, tmp_path, capsys, monkey
     assert "kid: " in out and "(subsets of 20;" in out
     assert "inception score of B alone: " in out
     assert "precision: " in out and "recall: " in out
+
+
+def test_fid_says_what_it_extracts_and_shows_progress(registry, tmp_path, capsys, monkeypatch):
+    from ganzoo.cli import main
+
+    monkeypatch.setattr("ganzoo.cli._registry", lambda: registry)
+    a, b = make_image_folder(tmp_path / "a", n=20), make_image_folder(tmp_path / "b", n=20, seed=1)
+    main(["fid", str(a), str(b), "--extractor", "pixel-stats", "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert "extracting pixel-stats features of up to 10000 images per side" in err
+    assert err.count("/20 [") >= 2 and "img/s" in err  # a bar for each side, with its count and rate

@@ -122,3 +122,22 @@ def test_resuming_a_finished_run_draws_no_bar(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "%" not in captured.err and "it/s" not in captured.err and "step/s" not in captured.err, captured.err
     assert captured.out.strip() == f"{run} has already reached step 2; pass a larger --steps to train longer"
+
+
+def test_bench_and_fid_are_in_the_python_api(tmp_path):
+    import ganzoo
+
+    result = ganzoo.bench("gan", dataset="ring8", steps=2, batch_size=8, num_samples=200, device="cpu",
+                          out=str(tmp_path / "api"))
+    assert result.report_md.is_file() and result.metrics["variant"] == "gan"
+    assert callable(ganzoo.fid) and {"bench", "fid", "export", "interpolate"} <= set(ganzoo.__all__)
+
+
+def test_image_reports_pair_precision_with_recall_and_explain_a_negative_kid():
+    from ganzoo.report import _intro
+
+    block = {"final": {"precision": 0.9, "kid_mean": 0.01}, "step0": {"precision": 1.0},
+             "floor": {"precision": 0.87, "kid_mean": -0.0004}}
+    text = _intro({"num_samples": 500, "sample_seed": 1, "dataset": "mnist", "scores": {"inception": block}})
+    assert "read it with recall" in text and "untrained" in text
+    assert "KID is unbiased, so at small N a score can fall slightly below 0" in text
