@@ -257,7 +257,7 @@ def check_registry(num_images: int) -> Registry:
     dataset request is loaded once and shared by every run of the check (the engine never writes to its data)."""
     base = tp.bench_registry(get_registry(), num_images)
     registry = Registry()
-    for kind in ("variant", "loss", "regulariser", "dataset", "extractor"):
+    for kind in base.kinds():
         for name in base.names(kind):
             entry = base.entry(kind, name)
             spec = entry.spec

@@ -53,14 +53,16 @@ from ganzoo.registry import DatasetSpec, LossSpec, Registry, VariantSpec
 
 RANDOM_DATASET = "throughput-random"
 NUM_IMAGES = 1024  # random images held in memory; each epoch is 1024 // batch batches
+RANDOM_CLASSES = 10
 QUICK = {"sizes": [32], "batch_size": 16, "steps": 1, "repeats": 2, "warmup": 1}
 VERIFY_STEPS, VERIFY_BATCH = 3, 16
 
 
 def bench_registry(base: Registry, num_images: int) -> Registry:
-    """A copy of ``base`` plus a dataset of uniform-random uint8 images, so the engine trains without any file."""
+    """A copy of ``base`` plus a dataset of uniform-random uint8 images with random labels in 10 classes (so
+    conditional variants train on it too), so the engine trains without any file."""
     registry = Registry()
-    for kind in ("variant", "loss", "regulariser", "dataset", "extractor"):
+    for kind in base.kinds():
         for name in base.names(kind):
             entry = base.entry(kind, name)
             registry.add(entry.spec, entry.plugin)
@@ -68,10 +70,12 @@ def bench_registry(base: Registry, num_images: int) -> Registry:
     def load(request: DataRequest) -> ArrayData:
         rng = torch.Generator().manual_seed(request.seed)
         shape = (num_images, request.channels or 1, request.image_size, request.image_size)
-        return ArrayData(torch.randint(0, 256, shape, dtype=torch.uint8, generator=rng))
+        images = torch.randint(0, 256, shape, dtype=torch.uint8, generator=rng)
+        labels = torch.randint(0, RANDOM_CLASSES, (num_images,), generator=rng)
+        return ArrayData(images, labels, "image", RANDOM_CLASSES)
 
-    registry.add(DatasetSpec(RANDOM_DATASET, "uniform random uint8 images held in memory", load),
-                 "throughput-benchmark")
+    registry.add(DatasetSpec(RANDOM_DATASET, "uniform random uint8 images held in memory", load,
+                             num_classes=RANDOM_CLASSES), "throughput-benchmark")
     return registry
 
 

@@ -1,39 +1,80 @@
 """ganzoo: a plugin-based zoo of GANs for PyTorch.
 
 Plugins import only from this module: ``ganzoo.hookimpl``, the interfaces and the spec dataclasses.
+
+Every name is imported on first use (PEP 562), so ``import ganzoo`` does not import torch: the command line answers
+``ganzoo --help`` without paying for it.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from ganzoo.errors import (  # noqa: E402
-    CheckpointError,
-    ConfigError,
-    DataError,
-    DeviceError,
-    GanzooError,
-    MetricError,
-    PluginError,
-    UnknownNameError,
-)
-from ganzoo.hookspecs import hookimpl  # noqa: E402
-from ganzoo.interfaces import Discriminator, Generator, Loss, PenaltyInputs, Regulariser, init_normal_  # noqa: E402
-from ganzoo.registry import (  # noqa: E402
-    DatasetSpec,
-    ExtractorSpec,
-    LossSpec,
-    OptimizerSpec,
-    RegulariserSpec,
-    TrainDefaults,
-    VariantSpec,
-)
-
-from ganzoo.api import create, list_variants, load, sample, train  # noqa: E402  isort: skip
+# public name -> the module that defines it
+_LAZY = {
+    **dict.fromkeys(("CheckpointError", "ConfigError", "DataError", "DeviceError", "GanzooError", "MetricError",
+                     "PluginError", "UnknownNameError"), "ganzoo.errors"),
+    "hookimpl": "ganzoo.hookspecs",
+    **dict.fromkeys(("Discriminator", "Generator", "Loss", "PenaltyInputs", "Regulariser", "init_normal_"),
+                    "ganzoo.interfaces"),
+    "Logger": "ganzoo.loggers",
+    **dict.fromkeys(("DatasetSpec", "ExporterSpec", "ExtractorSpec", "LoggerSpec", "LossSpec", "OptimizerSpec",
+                     "RegulariserSpec", "TrainDefaults", "VariantSpec"), "ganzoo.registry"),
+    **dict.fromkeys(("bench", "create", "export", "fid", "interpolate", "list_variants", "load", "sample", "train"),
+                    "ganzoo.api"),
+}
 
 __all__ = [
-    "CheckpointError", "ConfigError", "DataError", "DatasetSpec", "DeviceError", "Discriminator", "ExtractorSpec",
-    "GanzooError", "Generator", "Loss", "LossSpec", "MetricError", "OptimizerSpec", "PenaltyInputs", "PluginError",
-    "Regulariser", "RegulariserSpec", "TrainDefaults", "UnknownNameError", "VariantSpec", "__version__", "create",
-    "hookimpl", "init_normal_", "list_variants", "load", "sample", "train",
+    "CheckpointError", "ConfigError", "DataError", "DatasetSpec", "DeviceError", "Discriminator", "ExporterSpec",
+    "ExtractorSpec", "GanzooError", "Generator", "Logger", "LoggerSpec", "Loss", "LossSpec", "MetricError",
+    "OptimizerSpec", "PenaltyInputs", "PluginError", "Regulariser", "RegulariserSpec", "TrainDefaults",
+    "UnknownNameError", "VariantSpec", "__version__", "bench", "create", "export", "fid", "hookimpl", "init_normal_",
+    "interpolate", "list_variants", "load", "sample", "train",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+            return importlib.import_module(f"{__name__}.{name}")  # ganzoo.data, ganzoo.metrics, ... as before
+        raise AttributeError(f"module 'ganzoo' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time the names above load on first use
+    from ganzoo.api import bench, create, export, fid, interpolate, list_variants, load, sample, train
+    from ganzoo.errors import (
+        CheckpointError,
+        ConfigError,
+        DataError,
+        DeviceError,
+        GanzooError,
+        MetricError,
+        PluginError,
+        UnknownNameError,
+    )
+    from ganzoo.hookspecs import hookimpl
+    from ganzoo.interfaces import Discriminator, Generator, Loss, PenaltyInputs, Regulariser, init_normal_
+    from ganzoo.loggers import Logger
+    from ganzoo.registry import (
+        DatasetSpec,
+        ExporterSpec,
+        ExtractorSpec,
+        LoggerSpec,
+        LossSpec,
+        OptimizerSpec,
+        RegulariserSpec,
+        TrainDefaults,
+        VariantSpec,
+    )

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -19,10 +19,16 @@ from ganzoo.engine.loop import train as _train
 from ganzoo.engine.rundir import RunDir, find_run
 from ganzoo.errors import CheckpointError, ConfigError
 from ganzoo.interfaces import Discriminator, Generator, generate
+from ganzoo.latent import check_truncation, noise, walk
 from ganzoo.models import build, create
+from ganzoo.progress import ProgressFactory, no_progress
 from ganzoo.registry import Registry, VariantSpec
 
-__all__ = ["LoadedRun", "create", "list_variants", "load", "sample", "train"]
+if TYPE_CHECKING:
+    from ganzoo.bench import BenchResult
+
+__all__ = ["LoadedRun", "bench", "create", "export", "fid", "interpolate", "iter_samples", "list_variants", "load",
+           "sample", "train"]
 
 
 def _registry(registry: Registry | None) -> Registry:
@@ -65,7 +71,7 @@ class LoadedRun:
     ema_generator: Generator | None
     checkpoint: Path
     skipped: list[str] = field(default_factory=list)  # newer checkpoints that failed verification, and why
-    class_names: tuple[str, ...] = ()  # one per class for a conditional run
+    class_names: tuple[str, ...] = ()  # the training data's class names, index = label (when it had them)
 
     @property
     def sampler(self) -> Generator:
@@ -94,7 +100,6 @@ def load(path: str | Path, device: str = "cpu", registry: Registry | None = None
             spec = registry.variant(meta["variant"])
             data_shape = tuple(json.loads(meta["data_shape"]))
             classes = int(meta.get("num_classes", "0"))  # absent before conditional variants: unconditional
-            names = tuple(json.loads(meta.get("class_names", "[]")))
             g, d = build(spec, data_shape, int(meta["z_dim"]), classes)
             ckpt.load_module("G", g, tensors, candidate)
             ckpt.load_module("D", d, tensors, candidate)
@@ -112,13 +117,17 @@ def load(path: str | Path, device: str = "cpu", registry: Registry | None = None
         # the engine's layout rule (channels-last for convolutional networks on CPU): the kernels CPU training
         # used, and faster sampling
         prefer_channels_last(target, g, d, data_shape, int(meta["z_dim"]), *([ema] if ema is not None else []))
-        return LoadedRun(spec, config, int(meta["step"]), g, d, ema, candidate, problems,
-                         names if len(names) == classes else tuple(str(i) for i in range(classes)))
+        names = tuple(json.loads(meta.get("class_names", "[]")))
+        if classes and len(names) != classes:
+            names = tuple(str(i) for i in range(classes))
+        return LoadedRun(spec, config, int(meta["step"]), g, d, ema, candidate, problems, names)
     raise CheckpointError(f"no loadable checkpoint in {run.root}: {'; '.join(problems)}")
 
 
-def sample_labels(run: LoadedRun, n: int, labels: int | Sequence[int] | torch.Tensor | None = None,
-                  seed: int = 0) -> torch.Tensor | None:
+Labels = int | Sequence[int] | torch.Tensor
+
+
+def sample_labels(run: LoadedRun, n: int, labels: Labels | None = None, seed: int = 0) -> torch.Tensor | None:
     """The int64 labels ``(n,)`` a conditional run samples with: ``labels`` checked and broadcast (one class for
     all, or one per sample), or, when None, classes drawn uniformly with ``seed``. None for an unconditional run,
     which refuses labels."""
@@ -143,20 +152,100 @@ def sample_labels(run: LoadedRun, n: int, labels: int | Sequence[int] | torch.Te
 
 
 @torch.no_grad()
-def sample(run: LoadedRun, n: int, seed: int = 0, batch_size: int = 256,
-           labels: int | Sequence[int] | torch.Tensor | None = None) -> torch.Tensor:
-    """``n`` samples (CPU float tensor) from the run's sampling generator with noise seeded by ``seed``.
-
-    For a conditional run, ``labels`` picks the classes: one for every sample (``labels=7``) or one per sample;
-    None draws them uniformly. An unconditional run refuses labels.
-    """
+def iter_samples(run: LoadedRun, n: int, seed: int = 0, batch_size: int = 256, *,
+                 truncation: float | None = None, labels: Labels | None = None) -> Iterator[torch.Tensor]:
+    """:func:`sample`'s ``n`` samples, ``batch_size`` at a time (for more than memory holds at once)."""
     g = run.sampler
     y = sample_labels(run, n, labels, seed)
     device = next(g.parameters()).device
-    noise_rng = torch.Generator().manual_seed(seed)
-    chunks = []
+    z = noise(n, g.z_dim, seed, check_truncation(truncation))  # one stream: batching never changes the samples
     for start in range(0, n, batch_size):
-        z = torch.randn(min(batch_size, n - start), g.z_dim, generator=noise_rng).to(device)
-        part = None if y is None else y[start:start + len(z)].to(device)
-        chunks.append(generate(g, z, part).float().cpu())
-    return torch.cat(chunks).contiguous() if chunks else torch.empty(0, *g.data_shape)
+        part = None if y is None else y[start:start + batch_size].to(device)
+        yield generate(g, z[start:start + batch_size].to(device), part).float().cpu().contiguous()
+
+
+def sample(run: LoadedRun, n: int, seed: int = 0, batch_size: int = 256, *,
+           truncation: float | None = None, labels: Labels | None = None) -> torch.Tensor:
+    """``n`` samples (CPU float tensor) from the run's sampling generator with noise seeded by ``seed``.
+
+    ``truncation`` (psi in (0, 1]) applies the truncation trick: ``z`` scaled toward the prior's mean by psi
+    (see :mod:`ganzoo.latent`). Sample ``i`` depends only on ``seed`` and ``i``, never on ``n`` or ``batch_size``.
+    For a conditional run, ``labels`` picks the classes: one for every sample (``labels=7``) or one per sample;
+    None draws them uniformly (seeded). An unconditional run refuses labels.
+    """
+    chunks = list(iter_samples(run, n, seed, batch_size, truncation=truncation, labels=labels))
+    return torch.cat(chunks).contiguous() if chunks else torch.empty(0, *run.sampler.data_shape)
+
+
+@torch.no_grad()
+def interpolate(run: LoadedRun, seed_a: int, seed_b: int, frames: int = 8, *,
+                truncation: float | None = None, label: int | None = None) -> torch.Tensor:
+    """A latent walk: ``frames`` samples along the great circle (slerp) from seed A's noise to seed B's.
+
+    The first frame is ``sample(run, 1, seed=seed_a)`` and the last ``sample(run, 1, seed=seed_b)`` (with the same
+    ``truncation``). A conditional run walks at one fixed class, ``label`` (required for it). Returns a CPU float
+    tensor ``(frames, *data_shape)``.
+    """
+    g = run.sampler
+    if run.num_classes and label is None:
+        raise ConfigError("a conditional run interpolates at a fixed class: give a class (--class)")
+    psi = check_truncation(truncation)
+    z = walk(noise(1, g.z_dim, seed_a, psi)[0], noise(1, g.z_dim, seed_b, psi)[0], frames)
+    y = sample_labels(run, frames, label, seed_a)
+    device = next(g.parameters()).device
+    return generate(g, z.to(device), None if y is None else y.to(device)).float().cpu().contiguous()
+
+
+def fid(a: str | Path, b: str | Path, *, extractor: str = "inception", num_samples: int = 10000,
+        device: str = "auto", seed: int = 0, image_size: int | None = None, save_stats: str | Path | None = None,
+        registry: Registry | None = None, progress: ProgressFactory = no_progress) -> dict[str, Any]:
+    """FID (and KID, precision/recall, IS where the features allow) of source ``b`` against source ``a``.
+
+    Each source is an image folder, an ``.npz`` of statistics, a run directory or checkpoint, or a dataset
+    (``"mnist:test"``); see :mod:`ganzoo.metrics.sources` and ``ganzoo fid``. Returns the scores and where they
+    came from (``"sources"``).
+    """
+    from ganzoo.metrics.sources import compare
+
+    return compare(a, b, extractor, num_samples, _registry(registry), device, save_stats, seed=seed,
+                   image_size=image_size, progress=progress)
+
+
+def bench(variant: str | None = None, *, registry: Registry | None = None, events: Events | None = None,
+          progress: ProgressFactory = no_progress, **options: Any) -> BenchResult:
+    """Train (or, with ``run=DIR``, load) ``variant``, sample it and score it; writes the report and returns
+    where it went and the numbers. ``options`` are :class:`ganzoo.bench.BenchConfig` fields (``steps``,
+    ``dataset``, ``seed``, ``num_samples``, ``out``...)."""
+    from ganzoo.bench import BenchConfig, run_bench
+
+    options["extractors"] = tuple(options.get("extractors", ()))
+    return run_bench(BenchConfig(variant=variant, **options), registry=_registry(registry), events=events,
+                     progress=progress)
+
+
+def export(source: str | Path, out: str | Path | None = None, *, format: str = "onnx",
+           registry: Registry | None = None) -> Path:
+    """Write the sampling generator (the EMA one when the run kept one) of run or checkpoint ``source`` in
+    ``format`` (a registered exporter: "onnx", "torchscript", or a plugin's) to ``out``; returns the path.
+
+    The exported model takes ``z`` of shape ``(B, z_dim)`` for any ``B``. ``out`` defaults to
+    ``generator<suffix>`` in the run directory.
+    """
+    from ganzoo.engine.checkpoint import atomic_write
+
+    registry = _registry(registry)
+    spec = registry.exporter(format)
+    spec.check(f"--format {format}")
+    run = load(source, device="cpu", registry=registry)
+    target = Path(out) if out is not None else find_run(Path(source)).root / f"generator{spec.suffix}"
+    if target.is_dir():
+        raise ConfigError(f"{target} is a folder; give the file to write (e.g. {target / ('generator' + spec.suffix)})")
+    if not target.parent.is_dir():
+        raise ConfigError(f"output directory {target.parent} does not exist")
+    g = run.sampler.to(memory_format=torch.contiguous_format).eval()
+    info = {"ganzoo_variant": run.spec.name, "ganzoo_step": str(run.step), "ganzoo_z_dim": str(g.z_dim),
+            "ganzoo_data_shape": json.dumps(list(g.data_shape)),
+            "ganzoo_generator": "ema" if run.ema_generator is not None else "raw",
+            "ganzoo_io": "z ~ N(0, I) of shape (batch, z_dim) -> samples (batch, *data_shape), images in [-1, 1]"}
+    atomic_write(target, lambda tmp: spec.export(g, Path(tmp), info))
+    return target

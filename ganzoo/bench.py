@@ -13,7 +13,9 @@ import dataclasses
 import hashlib
 import json
 import platform
+import sys
 import time
+import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,27 +177,37 @@ def _machine(device: torch.device) -> dict[str, Any]:
 
 
 def _train_or_reuse(config: BenchConfig, registry: Registry, out: Path, events: Events | None,
-                    log: Callable[[str], None]) -> Path:
-    """Train into ``out/run``; a finished run with the same config is reused, an unfinished one resumed."""
+                    log: Callable[[str], None]) -> tuple[Path, bool]:
+    """Train into ``out/run``; a finished run with the same config is reused, an unfinished one resumed. Returns
+    the run directory and whether it was reused as it was."""
     wanted = resolve(TrainConfig(variant=config.variant, dataset=config.dataset, data_dir=config.data_dir,
                                  steps=config.steps, batch_size=config.batch_size, seed=config.seed,
                                  device=config.device), registry)
     run_dir = out / "run"
     if (run_dir / "config.json").is_file():
         stored = resolve(TrainConfig.from_file(run_dir / "config.json"), registry)
+        if wanted.channels is None:  # config.json records the dataset's channel count; asking for none means that
+            stored = dataclasses.replace(stored, channels=None)
         if stored != wanted:
             raise ConfigError(f"{out} holds a benchmark of another configuration; choose another --out")
         run = find_run(run_dir)
         done = [s for s, _ in run.list_checkpoints()]
         if done and max(done) >= wanted.steps:
             log(f"reusing the finished run in {run_dir}")
-            return run_dir
+            return run_dir, True
         log(f"resuming the unfinished run in {run_dir}")
         train_run(wanted, run_dir, registry=registry, resume=True, events=events)
-        return run_dir
+        return run_dir, False
     log(f"training {wanted.variant} on {wanted.dataset} for {wanted.steps} steps -> {run_dir}")
     train_run(wanted, run_dir, registry=registry, events=events)
-    return run_dir
+    return run_dir, False
+
+
+def _train_seconds(run_dir: Path, step: int) -> float | None:
+    """Seconds the run spent in training steps up to ``step``, as its metrics.jsonl recorded them (whether it was
+    trained now or earlier)."""
+    rows = [r for r in find_run(run_dir).read_metrics() if r.get("step") == step and "train_s" in r]
+    return float(rows[-1]["train_s"]) if rows else None
 
 
 def _extractor_names(config: BenchConfig, registry: Registry, dataset_base: str) -> list[str]:
@@ -231,6 +243,7 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
     device = select_device(config.device)
 
     source = config.checkpoint or config.run
+    reused = False
     if source:
         run_dir = find_run(Path(source)).root
         variant = TrainConfig.from_file(run_dir / "config.json").variant
@@ -247,7 +260,7 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
             raise ConfigError(f"--out {out} exists and is not a directory")
         out.mkdir(parents=True, exist_ok=True)
         with clock.phase("training"):
-            run_dir = _train_or_reuse(config, registry, out, events, log)
+            run_dir, reused = _train_or_reuse(config, registry, out, events, log)
 
     loaded = ganzoo.load(source or run_dir, device=str(device), registry=registry)
     for problem in loaded.skipped:
@@ -279,8 +292,9 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
         trained_grid = (_generate(loaded.sampler, len(grid_labels), sample_seed, device, labels=grid_labels)
                         if classes else fake[:64])
     grid_path = out / "samples.png"
-    _save_grid(trained_grid, grid_path, image_data, grid_labels, loaded.class_names)
-    _save_grid(untrained_grid, out / "samples_step0.png", image_data, grid_labels, loaded.class_names)
+    if image_data:
+        _save_grid(trained_grid, grid_path, grid_labels, loaded.class_names)
+        _save_grid(untrained_grid, out / "samples_step0.png", grid_labels, loaded.class_names)
 
     def untrained_samples() -> torch.Tensor:
         with clock.phase("sampling"):
@@ -289,7 +303,8 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
     metrics: dict[str, Any] = {
         "variant": spec.name, "dataset": train_cfg.dataset, "num_samples": n, "seed": config.seed,
         "sample_seed": sample_seed, "run": str(run_dir),
-        "train": {"steps": loaded.step, "config": dataclasses.asdict(train_cfg)},
+        "train": {"steps": loaded.step, "config": dataclasses.asdict(train_cfg), "reused": reused or bool(source),
+                  "train_s": _train_seconds(Path(run_dir), loaded.step)},
         "anchor": None, "scores": {}, "cached": [], "timings_s": clock.seconds, "machine": _machine(device),
         "command": None,
     }
@@ -325,7 +340,11 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
                               "floor": dataset_spec.evaluate(real.data[:n], config.seed)}
         from ganzoo.plots import save_scatter
 
-        save_scatter(fake, grid_path, reference=real.data[:n], title=f"{spec.name} step {loaded.step}")
+        bound = 1.25 * float(real.data[:n].abs().max())  # both plots on the real data's axes, so they compare
+        save_scatter(fake, grid_path, reference=real.data[:n], title=f"{spec.name} step {loaded.step}",
+                     limits=(-bound, bound))
+        save_scatter(untrained_grid, out / "samples_step0.png", reference=real.data[:n],
+                     title=f"{spec.name} step 0 (untrained)", limits=(-bound, bound))
     metrics["fid_while_training"] = fid_records(find_run(Path(run_dir)).read_metrics())
     metrics["timings_s"]["total"] = time.perf_counter() - started
     pictures = {name: Path(run_dir) / f"{name}.png" for name in ("losses", "fid")}
@@ -374,15 +393,15 @@ def _score_images(registry: Registry, name: str, train_cfg: TrainConfig, loaded:
     return {"final": final, "step0": step0, "floor": floor}, cached
 
 
-def _save_grid(images: torch.Tensor, path: Path, image_data: bool, labels: torch.Tensor | None,
-               names: tuple[str, ...]) -> None:
-    from ganzoo.plots import save_class_grid, save_samples
+def _save_grid(images: torch.Tensor, path: Path, labels: torch.Tensor | None, names: tuple[str, ...]) -> None:
+    """A uint8 image batch as the report's grid: one labelled row per class when ``labels`` are given."""
+    from ganzoo.plots import save_class_grid, save_grid
 
-    pictures = images.float().div(127.5).sub(1) if image_data else images
-    if labels is not None and image_data:
+    pictures = images.float().div(127.5).sub(1)
+    if labels is not None:
         save_class_grid(pictures, labels, names, path)
     else:
-        save_samples(pictures, path, kind="image" if image_data else "points")
+        save_grid(pictures, path)
 
 
 def _plugin_version(registry: Registry, variant: str) -> str:
@@ -439,7 +458,7 @@ def summarize_seeds(results: list[BenchResult], out: Path) -> SeedSummary:
         for key, value in result.metrics.get("toy", {}).get("final", {}).items():
             if isinstance(value, (int, float)):
                 columns.setdefault(f"toy {key}", []).append(float(value))
-        columns.setdefault("training s", []).append(float(result.metrics["timings_s"].get("training", 0.0)))
+        columns.setdefault("training s", []).append(float(result.metrics["train"].get("train_s") or 0.0))
     table = {key: {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0,
                    "min": min(values), "max": max(values), "values": values}
              for key, values in columns.items() if len(values) == len(results)}
@@ -463,3 +482,16 @@ def summarize_seeds(results: list[BenchResult], out: Path) -> SeedSummary:
         {"variant": summary.variant, "seeds": seeds, "num_samples": first["num_samples"], "scores": table,
          "reports": [str(r.report_md) for r in results]}, indent=2)))
     return summary
+
+
+class _CallableModule(types.ModuleType):
+    """``ganzoo.bench`` is both this module and the API function :func:`ganzoo.api.bench`: importing a submodule
+    sets the package attribute of its name to the module, so the module itself answers calls."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> BenchResult:
+        from ganzoo.api import bench
+
+        return bench(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

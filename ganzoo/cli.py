@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from ganzoo import __version__
+from ganzoo.config_file import config_option
 from ganzoo.errors import GanzooError
 
 
@@ -128,7 +129,9 @@ def _progress_events(quiet: bool):
     state: dict = {}
 
     def on_start(first: int, last: int) -> None:
-        state["bar"] = tqdm(total=last, initial=first, unit="step", disable=quiet, dynamic_ncols=True)
+        # a finished run resumed has nothing to draw: no bar, the caller says so
+        state["bar"] = tqdm(total=last, initial=first, unit="step", disable=quiet or first >= last,
+                            dynamic_ncols=True)
         state["first"] = first
 
     def on_step(stats) -> None:
@@ -148,6 +151,18 @@ def _progress_events(quiet: bool):
         click.echo(_one_line(message), err=True)
 
     return Events(on_start=on_start, on_step=on_step, on_warning=on_warning, on_info=on_info, on_fid=on_fid), state
+
+
+def _interrupted(where: str | None) -> str:
+    """What Ctrl-C leaves behind: the newest checkpoint's step, and the command that continues from it."""
+    from ganzoo.engine.rundir import RunDir
+
+    run = RunDir(Path(where)) if where else None
+    if run is None or not run.is_run():
+        return "interrupted before the run directory was written; nothing to resume"
+    steps = [step for step, _ in run.list_checkpoints()]
+    kept = f"the last checkpoint, step {steps[-1]}, is kept" if steps else "no checkpoint had been written yet"
+    return f"interrupted; {kept}: continue with `ganzoo train --resume {run.root}`"
 
 
 def _check_gpu_count(nproc: int, device: str) -> None:
@@ -205,7 +220,19 @@ def _regularisers(spec, edits: tuple[str, ...]) -> dict[str, float] | None:
 
 
 # options a run keeps for its whole life: with --resume they come from its config.json
-_RESUME_OPTIONS = {"steps", "device", "quiet", "resume", "nproc"}
+_RESUME_OPTIONS = {"steps", "device", "quiet", "resume", "nproc", "log_"}
+
+
+def _from_file(ctx: click.Context, name: str) -> bool:
+    """Whether option ``name`` took its value from a --config file."""
+    from click.core import ParameterSource
+
+    return ctx.get_parameter_source(name) == ParameterSource.DEFAULT_MAP
+
+
+def _names(text: str | None) -> tuple[str, ...]:
+    """``"tensorboard, wandb"`` -> ``("tensorboard", "wandb")``."""
+    return tuple(part.strip() for part in (text or "").split(",") if part.strip())
 
 
 def _check_resume_options(ctx: click.Context, resume: str) -> None:
@@ -267,21 +294,37 @@ def _check_resume_options(ctx: click.Context, resume: str) -> None:
 @click.option("--sample-every", type=int, default=500, show_default=True)
 @click.option("--checkpoint-every", type=int, default=500, show_default=True)
 @click.option("--keep-checkpoints", type=int, default=3, show_default=True)
+@click.option("--skip-bad-images", is_flag=True,
+              help="Leave out image files that cannot be decoded (warned about, listed in config.json) instead of "
+                   "stopping.")
+@click.option("--log", "log_", metavar="NAMES",
+              help="Loggers beside metrics.jsonl, comma-separated: tensorboard, wandb, or a plugin's.")
 @click.option("--out", type=click.Path(), help="Run directory (default: runs/VARIANT-TIMESTAMP).")
 @click.option("--resume", type=click.Path(), help="Continue the run in this directory from its last checkpoint.")
+@config_option("train", run_config=True)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 def train(ctx, variant, dataset, data_dir, steps, batch_size, image_size, channels, z_dim, n_critic, loss, regs,
           lr_g, lr_d, ema_decay, seed, device, amp, compile_, nproc, fid_every, fid_extractor, fid_samples,
-          sample_every, checkpoint_every, keep_checkpoints, out, resume, quiet) -> None:
-    """Train VARIANT (or continue a run with --resume RUN_DIR)."""
+          sample_every, checkpoint_every, keep_checkpoints, skip_bad_images, log_, out, resume, config,
+          quiet) -> None:
+    """Train VARIANT (or continue a run with --resume RUN_DIR).
+
+    Options may come from a file: --config run.toml (keys as the options, e.g. batch-size = 64), or a run's own
+    config.json to repeat it.
+    """
     import ganzoo
     from ganzoo.engine.distributed import world_from_env
     from ganzoo.engine.launch import launch_local
 
+    if resume and config:
+        raise click.UsageError("--config starts a new run; --resume continues one with its own config.json")
     if resume:
         _check_resume_options(ctx, resume)
     world = world_from_env()
+    if world.active and _from_file(ctx, "nproc"):
+        nproc = 1  # a file's nproc launched this world; inside it, each rank trains
+    loggers = _names(log_)
     if nproc > 1:
         if world.active:
             raise click.UsageError("--nproc cannot be combined with torchrun, which already started the processes")
@@ -296,22 +339,30 @@ def train(ctx, variant, dataset, data_dir, steps, batch_size, image_size, channe
     registry = _registry()
     events, state = _progress_events(quiet or not world.is_main)
     started = time.perf_counter()
+    if not resume and variant:
+        out = out or os.path.join("runs", f"{variant}-{time.strftime('%Y%m%d-%H%M%S')}")
     try:
         if resume:
-            overrides = {"steps": steps, "device": device if device != "auto" else None}
+            overrides = {"steps": steps, "device": device if device != "auto" else None,
+                         "log": loggers if log_ is not None else None}
             run = ganzoo.train(variant or "", resume, resume=True, registry=registry, events=events, **overrides)
         else:
             if not variant:
                 raise click.UsageError("give a VARIANT to train (see `ganzoo list`) or --resume RUN_DIR")
             spec = registry.variant(variant)
-            out = out or os.path.join("runs", f"{variant}-{time.strftime('%Y%m%d-%H%M%S')}")
             run = ganzoo.train(
                 variant, out, registry=registry, events=events, dataset=dataset, data_dir=data_dir, steps=steps,
                 batch_size=batch_size, image_size=image_size, channels=channels, z_dim=z_dim, n_critic=n_critic,
                 loss=loss, regularisers=_regularisers(spec, regs), lr_g=lr_g, lr_d=lr_d, ema_decay=ema_decay,
                 seed=seed, device=device, amp=amp, compile=compile_, fid_every=fid_every,
                 fid_extractor=fid_extractor, fid_samples=fid_samples, sample_every=sample_every,
-                checkpoint_every=checkpoint_every, keep_checkpoints=keep_checkpoints)
+                checkpoint_every=checkpoint_every, keep_checkpoints=keep_checkpoints,
+                skip_bad_images=skip_bad_images, log=loggers)
+    except KeyboardInterrupt:
+        if "bar" in state:
+            state["bar"].close()
+        click.echo(_interrupted(resume or out), err=True)
+        sys.exit(130)
     finally:
         if "bar" in state:
             state["bar"].close()
@@ -330,32 +381,61 @@ def train(ctx, variant, dataset, data_dir, steps, batch_size, image_size, channe
 @click.argument("source", type=click.Path())
 @click.option("-n", "--num", type=int, default=64, show_default=True, help="How many samples.")
 @click.option("-o", "--output", type=click.Path(), default="samples.png", show_default=True,
-              help="A .png grid, or a directory (ending in /) for one PNG per sample.")
+              help="A .png grid, a directory (ending in /) for one PNG per sample, or with --interpolate a .png "
+                   "strip or a .gif.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--class", "class_", help="Conditional runs: sample this class (its index, or its name).")
+@click.option("--class", "class_", help="Conditional runs: sample this class (its index or its name); with "
+              "--interpolate, the class to walk at.")
 @click.option("--per-class", type=int, help="Conditional runs: a grid with this many samples per class, one "
               "labelled row per class.")
+@click.option("--nrow", type=click.IntRange(min=1), help="Images per row of a .png grid (default: a square grid).")
+@click.option("--truncation", type=float, metavar="PSI",
+              help="Truncation trick, PSI in (0, 1]: noise scaled toward its mean by PSI (1: none); lower trades "
+                   "variety for typical samples.")
+@click.option("--interpolate", metavar="SEED_A,SEED_B",
+              help="A latent walk: --frames samples on the great circle (slerp) from seed A's noise to seed B's.")
+@click.option("--frames", type=click.IntRange(min=2), default=8, show_default=True,
+              help="Frames of an --interpolate walk.")
 @click.option("--device", default="cpu", show_default=True)
-def sample(source: str, num: int, output: str, seed: int, class_: str | None, per_class: int | None,
+@click.pass_context
+def sample(ctx: click.Context, source: str, num: int, output: str, seed: int, class_: str | None,
+           per_class: int | None, nrow: int | None, truncation: float | None, interpolate: str | None, frames: int,
            device: str) -> None:
     """Draw samples from a run directory or checkpoint file SOURCE."""
+    from click.core import ParameterSource
+
     import ganzoo
-    from ganzoo.plots import save_class_grid, save_grid, save_samples
+    from ganzoo.latent import check_truncation
+    from ganzoo.plots import save_class_grid, save_gif, save_image, save_samples
 
     if num <= 0:
         raise GanzooError(f"-n must be a positive integer, got {num}")
     if per_class is not None and (per_class <= 0 or class_ is not None):
         raise GanzooError("--per-class takes a positive integer and cannot be combined with --class")
+    check_truncation(truncation)
+    seeds = _seed_pair(interpolate) if interpolate is not None else None
+    if seeds is None and ctx.get_parameter_source("frames") == ParameterSource.COMMANDLINE:
+        raise click.UsageError("--frames is for --interpolate SEED_A,SEED_B")
+    if seeds is not None and ctx.get_parameter_source("num") == ParameterSource.COMMANDLINE:
+        raise click.UsageError("--interpolate draws --frames images; -n does not apply")
+    if seeds is not None and per_class is not None:
+        raise click.UsageError("--interpolate walks at one class: use --class, not --per-class")
     out = Path(output)
     per_file = output.endswith(("/", os.sep)) or out.is_dir()
+    gif = out.suffix.lower() == ".gif"
     if per_file:
         if out.exists() and not out.is_dir():
             raise GanzooError(f"output {output!r} exists and is not a directory")
+        if seeds is not None:
+            raise GanzooError("--interpolate writes one .png strip or one .gif, not a directory")
         if per_class is not None:
             raise GanzooError("--per-class draws one labelled grid: give a .png output")
     else:
-        if out.suffix.lower() != ".png":
-            raise GanzooError(f"output {output!r} must end in .png (a grid) or / (a directory)")
+        if gif and seeds is None:
+            raise GanzooError(f"a .gif output ({output!r}) is for --interpolate; use a .png grid")
+        if out.suffix.lower() not in (".png", ".gif"):
+            raise GanzooError(f"output {output!r} must end in .png (a strip) or .gif" if seeds is not None else
+                              f"output {output!r} must end in .png (a grid) or / (a directory)")
         if not out.parent.is_dir():
             raise GanzooError(f"output directory {out.parent} does not exist")
     run = ganzoo.load(source, device=device, registry=_registry())
@@ -364,27 +444,37 @@ def sample(source: str, num: int, output: str, seed: int, class_: str | None, pe
     if (class_ is not None or per_class is not None) and not run.num_classes:
         raise GanzooError(f"this {run.spec.name!r} run is unconditional: --class and --per-class need a "
                           "class-conditional run")
-    labels = None
-    if class_ is not None:
-        labels = _class_index(class_, run.class_names)
-    elif per_class is not None:
+    labels = _class_index(class_, run.class_names) if class_ is not None else None
+    which = f", class {run.class_names[labels]}" if labels is not None else ""
+    psi = f", truncation {truncation:g}" if truncation is not None else ""
+    if seeds is not None:
+        x = ganzoo.interpolate(run, *seeds, frames, truncation=truncation, label=labels)
+        if gif:
+            if x.dim() != 4:
+                raise GanzooError("a .gif walk is for image variants; use a .png path")
+            save_gif(x, out)
+        else:
+            save_samples(x, out, kind="image" if x.dim() == 4 else "points", nrow=nrow or len(x))
+        click.echo(f"wrote {out} ({len(x)} frames from seed {seeds[0]} to {seeds[1]}, {run.spec.name} step "
+                   f"{run.step}{which}{psi})")
+        return
+    if per_class is not None:
         labels = _per_class_labels(run.num_classes, per_class)
         num = len(labels)
-    x = ganzoo.sample(run, num, seed=seed, labels=labels)
+    x = ganzoo.sample(run, num, seed=seed, truncation=truncation, labels=labels)
     if per_file:
         if len(x.shape) != 4:
             raise GanzooError("one-file-per-sample output is for image variants; use a .png path")
         out.mkdir(parents=True, exist_ok=True)
         for i in range(len(x)):
-            save_grid(x[i:i + 1], out / f"sample_{i:06d}.png", nrow=1)
+            save_image(x[i], out / f"sample_{i:06d}.png")  # exactly the pixels: no grid border
         click.echo(f"wrote {len(x)} images to {out}")
         return
     if per_class is not None:
         save_class_grid(x, labels, run.class_names, out)
     else:
-        save_samples(x, out, kind="image" if x.dim() == 4 else "points")
-    which = f", class {run.class_names[labels]}" if isinstance(labels, int) else ""
-    click.echo(f"wrote {out} ({num} samples from {run.spec.name} step {run.step}, seed {seed}{which})")
+        save_samples(x, out, kind="image" if x.dim() == 4 else "points", nrow=nrow)
+    click.echo(f"wrote {out} ({num} samples from {run.spec.name} step {run.step}, seed {seed}{which}{psi})")
 
 
 def _class_index(text: str, names: tuple[str, ...]) -> int:
@@ -408,6 +498,17 @@ def _per_class_labels(classes: int, per_class: int):
     return torch.arange(classes).repeat_interleave(per_class)
 
 
+def _seed_pair(text: str) -> tuple[int, int]:
+    parts = [part.strip() for part in text.split(",")]
+    try:
+        seeds = [int(part) for part in parts]
+    except ValueError:
+        seeds = []
+    if len(seeds) != 2 or any(s < 0 for s in seeds):
+        raise click.BadParameter(f"{text!r} is not two non-negative seeds, e.g. 3,7", param_hint="--interpolate")
+    return seeds[0], seeds[1]
+
+
 @cli.command()
 @click.argument("names", nargs=-1)
 @click.option("--all", "all_", is_flag=True, help="Benchmark every registered variant that fits the dataset.")
@@ -422,11 +523,18 @@ def _per_class_labels(classes: int, per_class: int):
 @click.option("--extractor", "extractors", multiple=True, help="Feature extractor(s) (default: all that apply).")
 @click.option("--run", "run_dir", type=click.Path(), help="Score an existing run directory instead of training.")
 @click.option("--checkpoint", type=click.Path(), help="Score this checkpoint file instead of training.")
-@click.option("--out", type=click.Path(), help="Report directory (default: bench-runs/NAME-DATASET-sSEED).")
+@click.option("--out", type=click.Path(),
+              help="Report directory (default: bench-runs/NAME-DATASET-sSEED; with --run / --checkpoint, "
+                   "bench-runs/NAME-scored-RUNDIR).")
+@config_option("bench")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def bench(names, all_, dataset, data_dir, steps, batch_size, seed, seeds, device, num_samples, extractors, run_dir,
-          checkpoint, out, quiet) -> None:
-    """Train (or load) variants, sample them and score them; writes metrics.json and report.md / .html."""
+          checkpoint, out, config, quiet) -> None:
+    """Train (or load) variants, sample them and score them; writes metrics.json and report.md / .html.
+
+    A finished run of the same configuration in the report directory is reused (said even with -q); options may
+    come from a TOML file (--config bench.toml, keys as the options).
+    """
     from ganzoo.bench import BenchConfig, compare, run_bench, summarize_seeds
 
     seed_list = _seed_list(seeds) if seeds else [seed]
@@ -464,6 +572,9 @@ def bench(names, all_, dataset, data_dir, steps, batch_size, seed, seeds, device
             if "bar" in state:
                 state.pop("bar").close()
             per_seed.append(result)
+            if result.metrics["train"].get("reused") and not (run_dir or checkpoint):
+                click.echo(f"note: scored the finished run in {result.metrics['run']}, trained earlier; choose another "
+                           "--out to train afresh", err=True)
             click.echo(result.summary())
             click.echo(f"report: {result.report_md}")
         if len(per_seed) > 1:
@@ -511,36 +622,72 @@ def _fits(registry, variant: str, dataset: str | None) -> bool:
 @click.argument("b", type=click.Path())
 @click.option("--extractor", default="inception", show_default=True)
 @click.option("--num-samples", type=int, default=10000, show_default=True,
-              help="Images drawn from a folder or generated from a run.")
+              help="Images drawn from a folder or a dataset, or generated from a run.")
+@click.option("--image-size", type=click.IntRange(min=1),
+              help="Size a dataset side is read at (default: a run side's image size, else 32).")
 @click.option("--save-stats", type=click.Path(), help="Also save A's statistics to this .npz (pytorch-fid style).")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--json", "as_json", is_flag=True)
-def fid(a, b, extractor, num_samples, save_stats, device, as_json) -> None:
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+def fid(a, b, extractor, num_samples, image_size, save_stats, device, as_json, quiet) -> None:
     """FID (and KID, precision/recall where features allow) between A and B.
 
-    A and B are each a folder of images, an .npz of statistics (mu, sigma) or a run directory.
+    A and B are each a folder of images, an .npz of statistics (mu, sigma), a run directory (or checkpoint), or a
+    dataset as NAME[:SPLIT] (mnist:test, cifar10:train; the test split by default). A folder of images of one size
+    is read as it is; a folder of mixed sizes is resized on the shorter side and center-cropped to the median
+    shorter side first (the output says which).
     """
-    from ganzoo.metrics.sources import compare as compare_sources
+    import ganzoo
 
     if num_samples <= 0:
         raise GanzooError(f"--num-samples must be a positive integer, got {num_samples}")
-    result = compare_sources(a, b, extractor_name=extractor, num_samples=num_samples, registry=_registry(),
-                             device=device, save_stats=save_stats)
+    if not quiet and not as_json:
+        click.echo(f"extracting {extractor} features of up to {num_samples} images per side; the bars show the time "
+                   "left (a smaller --num-samples is quicker and noisier)", err=True)
+    result = ganzoo.fid(a, b, extractor=extractor, num_samples=num_samples, device=device, image_size=image_size,
+                        save_stats=save_stats, registry=_registry(), progress=_bar_factory(quiet or as_json))
     if as_json:
         click.echo(json.dumps(result, indent=2, default=str))
         return
-    sources = result.get("sources", {})
-    click.echo(f"A: {sources.get('a', {}).get('path')} ({sources.get('a', {}).get('kind')}, n={result['num_real']})")
-    click.echo(f"B: {sources.get('b', {}).get('path')} ({sources.get('b', {}).get('kind')}, n={result['num_fake']})")
+    for side, n in (("a", result["num_real"]), ("b", result["num_fake"])):
+        source = result["sources"][side]
+        rule = f"; {source['preprocessing']}" if source.get("preprocessing") else ""
+        click.echo(f"{side.upper()}: {source['path']} ({source['kind']}, n={n}{rule})")
     click.echo(f"extractor: {extractor} ({result['feature_dim']}-d)")
-    for key in ("fid", "kid_mean", "kid_std", "precision", "recall", "is_mean", "is_std"):
-        value = result.get(key)
-        if value is not None:
-            click.echo(f"{key}: {value:.6g}")
-        elif key in result.get("skipped", {}) and key in ("kid_mean", "precision"):
-            click.echo(f"{key}: n/a ({result['skipped'][key]})")
+    click.echo(f"fid: {result['fid']:.6g}")
+    skipped = result.get("skipped", {})
+    if result.get("kid_mean") is not None:
+        click.echo(f"kid: {result['kid_mean']:.6g} ± {result['kid_std']:.2g} (subsets of "
+                   f"{result.get('kid_subset_size')}; unbiased, so it can be slightly negative)")
+    elif "kid_mean" in skipped:
+        click.echo(f"kid: n/a ({skipped['kid_mean']})")
+    if result.get("precision") is not None:
+        click.echo(f"precision: {result['precision']:.6g}, recall: {result['recall']:.6g} "
+                   f"(k={result.get('pr_k')}; read them together)")
+    elif "precision" in skipped:
+        click.echo(f"precision, recall: n/a ({skipped['precision']})")
+    if result.get("is_mean") is not None:
+        click.echo(f"inception score of B alone: {result['is_mean']:.6g} ± {result['is_std']:.2g}")
     if result.get("saved_stats"):
         click.echo(f"saved A's statistics to {result['saved_stats']}")
+
+
+@cli.command()
+@click.argument("source", type=click.Path())
+@click.argument("out", type=click.Path(), required=False)
+@click.option("--format", "format_", default="onnx", show_default=True,
+              help="onnx, torchscript, or a plugin's exporter (see `ganzoo plugins`).")
+def export(source: str, out: str | None, format_: str) -> None:
+    """Write the generator of run (or checkpoint) SOURCE to the file OUT for use outside ganzoo.
+
+    The EMA generator when the run kept one. The exported model takes z of shape (batch, z_dim), any batch size,
+    and returns samples (images in [-1, 1]). OUT defaults to generator.onnx (.pt for torchscript) in the run
+    directory.
+    """
+    import ganzoo
+
+    path = ganzoo.export(source, out, format=format_, registry=_registry())
+    click.echo(f"wrote {path} ({format_})")
 
 
 def _one_line(message: object) -> str:
@@ -566,7 +713,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort as exc:  # click turns Ctrl-C into Abort (after ending the ^C line)
         interrupted = isinstance(exc.__cause__, KeyboardInterrupt)
-        click.echo("interrupted; the last checkpoint is kept" if interrupted else "aborted", err=True)
+        click.echo("interrupted" if interrupted else "aborted", err=True)
         sys.exit(130)
     except click.UsageError as exc:
         command = exc.ctx.command_path if exc.ctx is not None else "ganzoo"
@@ -578,7 +725,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        click.echo("interrupted; the last checkpoint is kept", err=True)
+        click.echo("interrupted", err=True)
         sys.exit(130)
     except BrokenPipeError:  # `ganzoo list | head`: the reader left; say nothing
         with contextlib.suppress(OSError):

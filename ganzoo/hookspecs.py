@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from ganzoo.registry import DatasetSpec, ExtractorSpec, LossSpec, RegulariserSpec, VariantSpec
+    from ganzoo.registry import (
+        DatasetSpec,
+        ExporterSpec,
+        ExtractorSpec,
+        LoggerSpec,
+        LossSpec,
+        RegulariserSpec,
+        VariantSpec,
+    )
 
 hookspec = pluggy.HookspecMarker("ganzoo")
 hookimpl = pluggy.HookimplMarker("ganzoo")
@@ -59,3 +67,22 @@ def ganzoo_register_datasets(register: Callable[[DatasetSpec], None]) -> None:
 @hookspec
 def ganzoo_register_extractors(register: Callable[[ExtractorSpec], None]) -> None:
     """Register feature extractors for metrics: call ``register(ExtractorSpec(...))`` once per extractor."""
+
+
+@hookspec
+def ganzoo_register_loggers(register: Callable[[LoggerSpec], None]) -> None:
+    """Register training loggers: call ``register(LoggerSpec(...))`` once per logger.
+
+    A logger receives every record a run writes to metrics.jsonl (each step's losses, each FID evaluation) and its
+    sample grids; ``ganzoo train --log NAME`` turns one on. The built-in metrics.jsonl writer, TensorBoard and
+    Weights & Biases are registered through this hook.
+    """
+
+
+@hookspec
+def ganzoo_register_exporters(register: Callable[[ExporterSpec], None]) -> None:
+    """Register export formats: call ``register(ExporterSpec(...))`` once per format.
+
+    ``ganzoo export RUN OUT --format NAME`` writes a run's sampling generator with the exporter ``NAME``; the
+    built-in ``onnx`` and ``torchscript`` formats are registered through this hook.
+    """

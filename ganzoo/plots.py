@@ -28,11 +28,14 @@ def image_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) 
     return grid
 
 
-def save_grid(images: torch.Tensor, path: Path, nrow: int | None = None) -> Path:
-    """Write a PNG grid of ``images`` (values in [-1, 1]) atomically."""
-    grid = image_grid(images, nrow)
-    array = grid[0].numpy() if grid.shape[0] == 1 else grid.permute(1, 2, 0).numpy()
-    picture = Image.fromarray(array)
+def _picture(pixels: torch.Tensor) -> Image.Image:
+    """uint8 (C, H, W) pixels, C = 1 or 3, as a PIL image."""
+    return Image.fromarray(pixels[0].numpy() if pixels.shape[0] == 1 else pixels.permute(1, 2, 0).numpy())
+
+
+def save_grid(images: torch.Tensor, path: Path, nrow: int | None = None, padding: int = 2) -> Path:
+    """Write a PNG grid of ``images`` (values in [-1, 1]) atomically, ``nrow`` per row."""
+    picture = _picture(image_grid(images, nrow, padding))
     atomic_write(Path(path), lambda tmp: picture.save(tmp, format="PNG"))
     return Path(path)
 
@@ -67,6 +70,41 @@ def save_class_grid(images: torch.Tensor, labels: torch.Tensor, class_names: Seq
     return Path(path)
 
 
+def save_image(image: torch.Tensor, path: Path) -> Path:
+    """Write one image ``(C, H, W)`` in [-1, 1] as a PNG of exactly its pixels (no border), atomically."""
+    picture = _picture(to_uint8_images(image.unsqueeze(0))[0])
+    atomic_write(Path(path), lambda tmp: picture.save(tmp, format="PNG"))
+    return Path(path)
+
+
+def save_gif(frames: torch.Tensor, path: Path, seconds_per_frame: float = 0.1) -> Path:
+    """Write images ``(F, C, H, W)`` in [-1, 1] as a looping GIF, one frame each, atomically."""
+    pictures = [_picture(p) for p in to_uint8_images(frames)]
+    duration = max(20, round(seconds_per_frame * 1000))
+
+    def write(tmp: str) -> None:
+        pictures[0].save(tmp, format="GIF", save_all=True, append_images=pictures[1:], duration=duration, loop=0)
+
+    atomic_write(Path(path), write)
+    return Path(path)
+
+
+def render_samples(samples: torch.Tensor, kind: str = "image", nrow: int | None = None):
+    """What :func:`save_samples` draws, as a uint8 RGB ``(H, W, 3)`` numpy array (for loggers that take
+    pictures)."""
+    import numpy as np
+
+    if kind == "image":
+        grid = image_grid(samples, nrow)
+        return grid.expand(3, -1, -1).permute(1, 2, 0).contiguous().numpy()
+    plt = _pyplot()
+    fig = _scatter_figure(plt, samples, None, "")
+    fig.canvas.draw()
+    array = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    plt.close(fig)
+    return array
+
+
 def _pyplot():
     import matplotlib
 
@@ -77,31 +115,41 @@ def _pyplot():
 
 
 def save_scatter(points: torch.Tensor, path: Path, reference: torch.Tensor | None = None,
-                 title: str = "") -> Path:
-    """Scatter plot of 2-D ``points`` over optional ``reference`` points (e.g. the true modes)."""
+                 title: str = "", limits: tuple[float, float] | None = None) -> Path:
+    """Scatter plot of 2-D ``points`` over optional ``reference`` points (e.g. the true modes); ``limits`` fixes
+    both axes to one range, so plots of different runs or steps can be compared."""
     plt = _pyplot()
+    fig = _scatter_figure(plt, points, reference, title, limits)
+    atomic_write(Path(path), lambda tmp: fig.savefig(tmp, format="png"))
+    plt.close(fig)
+    return Path(path)
+
+
+def _scatter_figure(plt, points: torch.Tensor, reference: torch.Tensor | None, title: str,
+                    limits: tuple[float, float] | None = None):
     fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
     p = points.detach().float().cpu()
     ax.scatter(p[:, 0], p[:, 1], s=3, alpha=0.5, label="generated")
     if reference is not None:
         r = reference.detach().float().cpu()
         ax.scatter(r[:, 0], r[:, 1], s=40, marker="x", c="red", label="modes")
+    if limits is not None:
+        ax.set_xlim(*limits)
+        ax.set_ylim(*limits)
     ax.set_aspect("equal")
     ax.set_title(title)
     ax.legend(loc="upper right", fontsize=7)
     fig.tight_layout()
-    atomic_write(Path(path), lambda tmp: fig.savefig(tmp, format="png"))
-    plt.close(fig)
-    return Path(path)
+    return fig
 
 
-def save_samples(samples: torch.Tensor, path: Path, kind: str = "image") -> Path:
-    """A grid for images, a scatter plot for points."""
-    return save_grid(samples, path) if kind == "image" else save_scatter(samples, path)
+def save_samples(samples: torch.Tensor, path: Path, kind: str = "image", nrow: int | None = None) -> Path:
+    """A grid for images (``nrow`` per row), a scatter plot for points."""
+    return save_grid(samples, path, nrow) if kind == "image" else save_scatter(samples, path)
 
 
-def plot_losses(records: Sequence[dict[str, Any]], path: Path) -> Path | None:
-    """D and G loss per step (raw and smoothed) from metrics.jsonl records."""
+def plot_losses(records: Sequence[dict[str, Any]], path: Path, title: str = "") -> Path | None:
+    """D and G loss per step (raw and smoothed) from metrics.jsonl records; ``title`` names the run."""
     records = [r for r in records if "d_loss" in r]
     if not records:
         return None
@@ -119,6 +167,8 @@ def plot_losses(records: Sequence[dict[str, Any]], path: Path) -> Path | None:
             ax.plot(steps, values, color=color, label=key)
     ax.set_xlabel("generator step")
     ax.set_ylabel("loss")
+    if title:
+        ax.set_title(title)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()

@@ -24,7 +24,16 @@ import pluggy
 
 from ganzoo import hookspecs
 from ganzoo.errors import PluginError
-from ganzoo.registry import DatasetSpec, ExtractorSpec, LossSpec, Registry, RegulariserSpec, VariantSpec
+from ganzoo.registry import (
+    DatasetSpec,
+    ExporterSpec,
+    ExtractorSpec,
+    LoggerSpec,
+    LossSpec,
+    Registry,
+    RegulariserSpec,
+    VariantSpec,
+)
 
 ENTRY_POINT_GROUP = "ganzoo"
 BUILTIN_DISTRIBUTION = "ganzoo"
@@ -35,6 +44,8 @@ _HOOKS: dict[str, type] = {
     "ganzoo_register_regularisers": RegulariserSpec,
     "ganzoo_register_datasets": DatasetSpec,
     "ganzoo_register_extractors": ExtractorSpec,
+    "ganzoo_register_loggers": LoggerSpec,
+    "ganzoo_register_exporters": ExporterSpec,
 }
 
 
@@ -90,6 +101,7 @@ class Plugins:
         self.manager = pluggy.PluginManager("ganzoo")
         self.manager.add_hookspecs(hookspecs)
         self.infos: dict[str, PluginInfo] = {}
+        self.disabled: list[str] = []  # "name (distribution)" of each plugin the environment switches left out
 
     def add(self, plugin: ModuleType | Any, name: str, distribution: str = "", version: str = "") -> None:
         """Register a plugin object (normally a module) under ``name``."""
@@ -108,6 +120,7 @@ class Plugins:
             dist_name = dist.metadata["Name"] if dist is not None else ""
             version = dist.version if dist is not None else ""
             if not _allowed(ep, dist_name):
+                self.disabled.append(f"{ep.name} ({dist_name})" if dist_name else ep.name)
                 continue
             if ep.name in self.infos:
                 self.infos[ep.name + f" ({dist_name})"] = PluginInfo(
@@ -132,6 +145,7 @@ class Plugins:
         conflict recorded as that plugin's error instead.
         """
         registry = Registry()
+        registry.disabled = list(self.disabled)
         for name, info in self.infos.items():
             if info.error:
                 continue

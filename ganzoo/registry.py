@@ -1,4 +1,5 @@
-"""What plugins register (variant, loss, regulariser, dataset and extractor specs) and the name lookup over it."""
+"""What plugins register (variant, loss, regulariser, dataset, extractor, logger and exporter specs) and the name
+lookup over it."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from ganzoo.errors import ConfigError, PluginError, UnknownNameError
 from ganzoo.interfaces import Discriminator, Generator, PenaltyInputs
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ganzoo.data.base import ArrayData, DataRequest
+    from ganzoo.loggers import Logger, LoggerContext
 
 OptimizerName = Literal["adam", "rmsprop", "sgd"]
 
@@ -234,6 +238,84 @@ class ExtractorSpec:
             raise PluginError(f"extractor {self.name!r}: build must be callable")
 
 
+def _check_requires(spec: Any, kind: str) -> None:
+    if isinstance(spec.requires, str) or not all(isinstance(m, str) and m for m in spec.requires):
+        raise PluginError(f"{kind} {spec.name!r}: requires must be a tuple of module names")
+
+
+def _missing(spec: Any, what: str) -> None:
+    """Raise :class:`ConfigError` naming the ``pip install`` to run when a module ``spec`` needs is not installed."""
+    import importlib.util
+
+    missing = []
+    for module in spec.requires:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(module)
+    if missing:
+        how = spec.install or f"pip install {' '.join(missing)}"
+        raise ConfigError(f"{what} needs {', '.join(missing)}, which is not installed: {how}")
+
+
+@dataclass(frozen=True)
+class LoggerSpec:
+    """A training logger: ``create(context)`` returns a :class:`ganzoo.loggers.Logger` for one run (rank 0 only).
+
+    ``always`` loggers run in every run (the built-in metrics.jsonl writer); the others are chosen with ``--log``.
+    ``requires`` names the modules it imports and ``install`` how to get them (``pip install 'ganzoo[tensorboard]'``),
+    so a missing one is a one-line error before training starts.
+    """
+
+    name: str
+    summary: str
+    create: Callable[[LoggerContext], Logger]
+    requires: tuple[str, ...] = ()
+    install: str = ""
+    always: bool = False
+
+    def __post_init__(self) -> None:
+        _check_name(self.name, "logger")
+        if not callable(self.create):
+            raise PluginError(f"logger {self.name!r}: create must be callable")
+        _check_requires(self, "logger")
+
+    def check(self, what: str) -> None:
+        """Raise :class:`ConfigError` naming the ``pip install`` to run when a required module is missing."""
+        _missing(self, what)
+
+
+@dataclass(frozen=True)
+class ExporterSpec:
+    """A file format for ``ganzoo export``: ``export(generator, path, info)`` writes ``generator`` (eval mode, on
+    CPU, taking ``z`` of shape ``(B, z_dim)`` with any ``B``) to ``path``; ``info`` holds strings describing the run
+    (variant, step, z_dim, data_shape, output range) for the format's metadata. ``path`` is a temporary file that
+    ganzoo renames to the destination afterwards, so the destination is never half-written; it does not end in
+    ``suffix`` (the default file extension), so write to exactly that path.
+    """
+
+    name: str
+    summary: str
+    export: Callable[[Generator, Path, dict[str, str]], None]
+    suffix: str
+    requires: tuple[str, ...] = ()
+    install: str = ""
+
+    def __post_init__(self) -> None:
+        _check_name(self.name, "exporter")
+        if not callable(self.export):
+            raise PluginError(f"exporter {self.name!r}: export must be callable")
+        if not isinstance(self.suffix, str) or not self.suffix.startswith("."):
+            raise PluginError(f"exporter {self.name!r}: suffix must be a file extension such as '.onnx'")
+        _check_requires(self, "exporter")
+
+    def check(self, what: str) -> None:
+        """Raise :class:`ConfigError` naming the ``pip install`` to run when a required module is missing."""
+        _missing(self, what)
+
+
 def _check_name(name: object, kind: str) -> None:
     if not isinstance(name, str) or not name or any(c.isspace() or c == ":" for c in name):
         raise PluginError(f"{kind} name must be a non-empty string without spaces or ':', got {name!r}")
@@ -253,6 +335,8 @@ _SPEC_KINDS: dict[type, str] = {
     RegulariserSpec: "regulariser",
     DatasetSpec: "dataset",
     ExtractorSpec: "extractor",
+    LoggerSpec: "logger",
+    ExporterSpec: "exporter",
 }
 
 
@@ -262,6 +346,7 @@ class Registry:
     def __init__(self) -> None:
         self._items: dict[str, dict[str, Registered]] = {kind: {} for kind in _SPEC_KINDS.values()}
         self.load_errors: dict[str, str] = {}  # plugin name -> why it was skipped
+        self.disabled: list[str] = []  # plugins GANZOO_DISABLE_PLUGINS / GANZOO_PLUGINS left out, "name (dist)"
 
     def add(self, spec: Any, plugin: str) -> None:
         """Add ``spec`` registered by ``plugin``; a name already taken raises :class:`PluginError`."""
@@ -276,6 +361,10 @@ class Registry:
             raise error
         table[spec.name] = Registered(spec, plugin)
 
+    def kinds(self) -> list[str]:
+        """Every kind of spec a registry holds ("variant", "loss", ...)."""
+        return list(self._items)
+
     def names(self, kind: str, pattern: str = "*") -> list[str]:
         """Sorted names of ``kind`` matching the glob ``pattern``."""
         return sorted(n for n in self._items[kind] if fnmatch.fnmatchcase(n, pattern))
@@ -288,6 +377,10 @@ class Registry:
         hint = ""
         if self.load_errors:
             hint = "plugins that failed to load: " + ", ".join(sorted(self.load_errors)) + "; see `ganzoo plugins`"
+        if self.disabled:  # the name is most likely theirs: say so rather than suggest a look-alike
+            raise UnknownNameError(kind, name, (), f"it may come from a plugin that is disabled: "
+                                   f"{', '.join(self.disabled)}, left out by GANZOO_DISABLE_PLUGINS or GANZOO_PLUGINS; "
+                                   "unset them to load every plugin" + (f"; {hint}" if hint else ""))
         raise UnknownNameError(kind, name, table, hint)
 
     def get(self, kind: str, name: str) -> Any:
@@ -316,3 +409,9 @@ class Registry:
 
     def extractor(self, name: str) -> ExtractorSpec:
         return self.get("extractor", name)
+
+    def logger(self, name: str) -> LoggerSpec:
+        return self.get("logger", name)
+
+    def exporter(self, name: str) -> ExporterSpec:
+        return self.get("exporter", name)

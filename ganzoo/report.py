@@ -11,9 +11,13 @@ from typing import Any
 
 from ganzoo.engine.checkpoint import atomic_write
 
-_SHOWN = (("fid", "FID", "lower"), ("kid_mean", "KID", "lower"), ("precision", "precision", "higher"),
-          ("recall", "recall", "higher"), ("is_mean", "IS", "higher"), ("modes_covered", "modes covered", "higher"),
-          ("mode_kl", "mode KL", "lower"))
+_SHOWN = (("fid", "FID", "lower is better"), ("kid_mean", "KID", "lower is better"),
+          ("precision", "precision", "higher is better, read with recall"), ("recall", "recall", "higher is better"),
+          ("is_mean", "IS", "higher is better"), ("modes_covered", "modes covered", "higher is better"),
+          ("mode_kl", "mode KL", "lower is better"))
+
+
+_COUNTS = ("num_modes", "modes_total")  # sizes of the target, the same for every run: nothing to compare
 
 
 def _fmt(value: Any) -> str:
@@ -48,7 +52,7 @@ def _score_rows(metrics: dict[str, Any]) -> list[list[str]]:
             final = block["final"].get(key)
             if final is None and block["floor"].get(key) is None:
                 continue
-            rows.append([extractor, f"{label} ({better} is better)", _fmt(final), _fmt(block["step0"].get(key)),
+            rows.append([extractor, f"{label} ({better})", _fmt(final), _fmt(block["step0"].get(key)),
                          _fmt(block["floor"].get(key))])
     return rows
 
@@ -57,8 +61,8 @@ def _toy_rows(metrics: dict[str, Any]) -> list[list[str]]:
     toy = metrics.get("toy")
     if not toy:
         return []
-    return [["dataset metric", key, _fmt(value), _fmt(toy["step0"].get(key)), _fmt(toy["floor"].get(key))]
-            for key, value in toy["final"].items()]
+    return [[f"{metrics['dataset']}'s own", key, _fmt(value), _fmt(toy["step0"].get(key)),
+             _fmt(toy["floor"].get(key))] for key, value in toy["final"].items()]
 
 
 def _md_table(header: list[str], rows: list[list[str]]) -> str:
@@ -93,9 +97,31 @@ def _anchor_line(metrics: dict[str, Any]) -> str:
             "sessions; see docs/benchmarks.md for the side-by-side measurement.")
 
 
+def _intro(m: dict[str, Any]) -> str:
+    """What was scored and how to read it, for image metrics or a point dataset's own scores."""
+    seed_note = ("This is one seed: adversarial training amplifies float rounding, so scores move between seeds, "
+                 "thread counts and machines; compare methods over several `--seed` values.")
+    if not m.get("scores"):
+        return (f"scored on N={m['num_samples']} generated points (noise seed {m['sample_seed']}) with "
+                f"{m['dataset']}'s own measures against its held-out test points, which score as the floor. "
+                + seed_note)
+    text = (f"scored on N={m['num_samples']} generated samples (noise seed {m['sample_seed']}) against the held-out "
+            "test split. FID and KID are biased by N: compare only at equal N, and read each score against the floor "
+            "(two real samples of the same size) and the untrained network.")
+    finals = [block["final"] for block in m["scores"].values()] + [block["floor"] for block in m["scores"].values()]
+    if any(f.get("precision") is not None for f in finals):
+        text += (" Precision is the share of generated samples that land among real ones: a generator that repeats "
+                 "a few typical images (even the untrained network's blurry average) can score 1.0 above the floor, "
+                 "so read it with recall, the share of real samples the generated ones cover.")
+    if any((f.get("kid_mean") or 0) < 0 for f in finals):
+        text += (" KID is unbiased, so at small N a score can fall slightly below 0 (as a floor here does): that "
+                 "reads as indistinguishable at this N.")
+    return f"{text} {seed_note}"
+
+
 def _markdown(metrics: dict[str, Any], images: dict[str, str]) -> str:
     m = metrics
-    header = ["extractor", "metric", f"step {m['train']['steps']}", "step 0 (untrained)",
+    header = ["scored by", "metric", f"step {m['train']['steps']}", "step 0 (untrained)",
               f"real train vs test (floor, N={m['num_samples']})"]
     rows = _score_rows(m) + _toy_rows(m)
     timings = " | ".join(f"{k} {v:.1f} s" for k, v in m["timings_s"].items())
@@ -107,11 +133,7 @@ def _markdown(metrics: dict[str, Any], images: dict[str, str]) -> str:
         f"# ganzoo bench: {m['variant']} on {m['dataset']}",
         "",
         f"Trained {m['train']['steps']} generator steps (batch {cfg['batch_size']}, seed {cfg['seed']}, "
-        f"loss {cfg['loss']}); scored on N={m['num_samples']} generated samples (noise seed {m['sample_seed']}) "
-        "against the held-out test split. FID and KID are biased by N: compare only at equal N, and read each "
-        "score against the floor (two real samples of the same size) and the untrained network. This is one "
-        "seed: adversarial training amplifies float rounding, so scores move between seeds, thread counts and "
-        "machines; compare methods over several `--seed` values.",
+        f"loss {cfg['loss']}); " + _intro(m),
         "",
         _md_table(header, rows) if rows else "_No metric applies to this dataset._",
         "",
@@ -238,7 +260,7 @@ def write_comparison(results: list[Any], out: Path) -> Path:
         for ext, key in keys:
             block = m.get("toy", {}) if ext == "toy" else m.get("scores", {}).get(ext, {})
             row.append(_fmt(block.get("final", {}).get(key)))
-        row.append(_fmt(m["timings_s"].get("training")))
+        row.append(_fmt(m["train"].get("train_s")))  # the run's own training time, also when it was reused
         rows.append(row)
     from ganzoo.plots import plot_fid
 
@@ -255,7 +277,7 @@ def write_comparison(results: list[Any], out: Path) -> Path:
         from ganzoo.plots import _pyplot
 
         plt = _pyplot()
-        ext, key = keys[0]
+        ext, key = next(((e, k) for e, k in keys if k not in _COUNTS), keys[0])
         values = []
         for r in results:
             block = r.metrics.get("toy", {}) if ext == "toy" else r.metrics.get("scores", {}).get(ext, {})

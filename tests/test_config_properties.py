@@ -54,6 +54,8 @@ valid_fields = {
     "keep_checkpoints": positive,
     "amp": st.sampled_from(["off", "bf16", "fp16"]),
     "compile": st.booleans(),
+    "skip_bad_images": st.booleans(),
+    "log": st.lists(st.sampled_from(["tensorboard", "wandb", "mine"]), max_size=3).map(tuple),
 }
 assert sorted(valid_fields) == sorted(FIELDS)
 
@@ -97,7 +99,8 @@ def test_any_value_of_any_field_is_valid_or_a_config_error(name, value):
     ("regularisers", {"r1": 0}), ("regularisers", {"r1": -1.0}), ("regularisers", {"r1": math.inf}),
     ("regularisers", {"r1": "1"}), ("regularisers", {"r1": True}), ("regularisers", {"": 1.0}),
     ("regularisers", {"r1": 10**400}), ("regularisers", ["r1"]), ("fid_every", -1), ("fid_every", 1.5),
-    ("fid_samples", 0), ("fid_extractor", ""),
+    ("fid_samples", 0), ("fid_extractor", ""), ("skip_bad_images", 1), ("log", "tensorboard"), ("log", [""]),
+    ("log", [3]), ("log", {"tensorboard": 1}),
 ])
 def test_known_bad_values_are_config_errors(name, value):
     with pytest.raises(ConfigError, match=name if name == "regularisers" else name.replace("_", "-")):

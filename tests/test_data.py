@@ -65,14 +65,6 @@ def test_any_colour_image_makes_the_folder_rgb_unless_channels_says_otherwise(tm
     assert gray.data.shape[1] == 1
 
 
-def test_mixed_sizes_are_found_in_either_split(tmp_path):
-    files = [_png(tmp_path / f"{i}.png", size=8) for i in range(10)]
-    odd = split_files(files, "test")[0]
-    _png(odd, size=9)  # the odd one is held out for testing, yet training refuses to start
-    with pytest.raises(DataError, match=rf"images differ in size: .*/0.png is 8x8, {odd} is 9x9"):
-        _load(tmp_path, "train")
-
-
 @pytest.mark.parametrize("content", [b"", b"definitely not a PNG", None])
 def test_a_broken_image_is_named(tmp_path, content):
     noise = np.random.default_rng(0).integers(0, 256, (64, 64), dtype=np.uint8)

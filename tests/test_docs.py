@@ -49,3 +49,14 @@ def test_readme_gives_the_two_commands_and_ci_runs_the_second():
     readme = (ROOT / "README.md").read_text()
     assert "make bench" in readme and "make test" in readme
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_readme_commands_name_their_runs_instead_of_globbing():
+    """``ganzoo sample runs/dcgan-*/`` broke once two runs existed: a command a reader copies must name one path."""
+    import shlex
+
+    block = re.search(r"^## Use\n.*?```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.S | re.M).group(1)
+    commands = [line.split("#", 1)[0] for line in block.splitlines() if "ganzoo" in line]
+    assert commands
+    for command in commands:
+        assert not any(any(c in word for c in "*?[") for word in shlex.split(command)), command

@@ -44,7 +44,7 @@ def test_a_convolutional_variant_trains_channels_last_on_cpu(tmp_path):
     weights = _four_d(t.G, t.D, t.ema.module)
     assert weights and all(p.is_contiguous(memory_format=torch.channels_last) for p in weights)
     assert any(_channels_last(p) for p in weights)
-    assert _channels_last(t._real_batch(0))
+    assert _channels_last(t._real_batch(0)[0])
     t.train_step()
     states = [s for s in t.opt_d.state_dict()["state"].values() if s["exp_avg"].dim() == 4]
     assert states and all(s["exp_avg"].is_contiguous(memory_format=torch.channels_last) for s in states)

@@ -287,7 +287,7 @@ def test_compare_refuses_bad_inputs(tmp_path):
         ((tmp_path / "empty", many), DataError, "holds no images"),
         ((tmp_path / "no_sigma.npz", many), MetricError, "no sigma"),
         ((tmp_path / "wrong_dim.npz", many), MetricError, "4-d statistics"),
-        ((many, few), MetricError, r"got 5 for 6-d features\); use --num-samples > 6"),
+        ((many, few), MetricError, r"few holds 5 images, too few for FID with the 6-d features of 'proj'"),
     ]
     for (a, b), error, match in cases:
         with pytest.raises(error, match=match) as info:
@@ -299,34 +299,33 @@ def test_compare_refuses_bad_inputs(tmp_path):
         compare(many, many, "nope", 10, registry, "cpu")
 
 
-def test_run_sources_sample_quantise_and_are_reproducible(tmp_path, monkeypatch):
+def test_run_sources_are_the_quantised_samples_whatever_the_batch(tmp_path, monkeypatch):
+    """A run side is ``sample(run, n, seed)`` quantised as ``ganzoo sample -o DIR/`` writes it, in any batching."""
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     (run_dir / "config.json").write_text("{}")
-    calls = []
 
-    class FakeGenerator:
-        data_shape = (1, SIZE, SIZE)
+    class TinyGenerator(torch.nn.Module):
+        z_dim, data_shape = 4, (1, SIZE, SIZE)
 
-    def fake_load(path, device="cpu", registry=None):
-        return SimpleNamespace(sampler=FakeGenerator())
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = torch.nn.Linear(4, SIZE * SIZE)
 
-    def fake_sample(run, n, seed=0, batch_size=256):
-        calls.append((n, seed))
-        return torch.tanh(torch.randn(n, 1, SIZE, SIZE, generator=torch.Generator().manual_seed(seed)))
+        def forward(self, z: torch.Tensor) -> torch.Tensor:
+            return torch.tanh(self.linear(z)).view(-1, 1, SIZE, SIZE)
 
-    monkeypatch.setattr(ganzoo.api, "load", fake_load)
-    monkeypatch.setattr(ganzoo.api, "sample", fake_sample)
+    torch.manual_seed(0)
+    run = SimpleNamespace(sampler=TinyGenerator(), num_classes=0)
+    monkeypatch.setattr(ganzoo.api, "load", lambda path, device="cpu", registry=None: run)
     one = load_source(run_dir, Projection(), 250, make_registry(), "cpu", batch_size=100)
-    assert [n for n, _ in calls] == [100, 100, 50] and len({s for _, s in calls}) == 3
-    two = load_source(run_dir, Projection(), 250, make_registry(), "cpu", batch_size=100)
-    assert one.n == 250
-    np.testing.assert_array_equal(one.features, two.features)
-    # the extractor saw the uint8 quantisation of the generated images
-    images = torch.cat([ganzoo.data.to_uint8_images(fake_sample(None, n, s)) for n, s in calls[:3]])
+    two = load_source(run_dir, Projection(), 250, make_registry(), "cpu", batch_size=7)
+    assert one.n == two.n == 250
+    np.testing.assert_allclose(one.features, two.features, rtol=1e-6)
+    images = ganzoo.data.to_uint8_images(ganzoo.api.sample(run, 250, seed=0))
     np.testing.assert_allclose(one.stats.mean, Projection()(images).features.double().mean(0).numpy(), rtol=1e-6)
 
-    FakeGenerator.data_shape = (2,)
+    TinyGenerator.data_shape = (2,)
     with pytest.raises(DataError, match="not images"):
         load_source(run_dir, Projection(), 10, make_registry(), "cpu")
 

@@ -274,7 +274,8 @@ def test_ctrl_c_keeps_the_last_checkpoint_releases_the_lock_and_resume_finishes(
         main(["train", "dcgan", "--dataset", f"folder:{images}", *TINY, "--steps", "4", "--checkpoint-every", "2",
               "--sample-every", "1", "--out", str(run), "-q"])
     assert info.value.code == 130
-    assert capsys.readouterr().err.strip() == "interrupted; the last checkpoint is kept"
+    assert capsys.readouterr().err.strip() == (f"interrupted; the last checkpoint, step 2, is kept: continue with "
+                                               f"`ganzoo train --resume {run}`")
     assert not (run / ".lock").exists() and [s for s, _ in RunDir(run).list_checkpoints()] == [2]
     monkeypatch.setattr(loop.Trainer, "save_samples", save_samples)
     main(["train", "--resume", str(run), "-q"])

@@ -20,8 +20,11 @@ def parse_dataset_name(name: str) -> tuple[str, str | None]:
 
 def load_dataset(registry: Registry, name: str, split: str = "train", image_size: int = 32,
                  channels: int | None = None, root: str | Path | None = None, seed: int = 0,
-                 download: bool = True) -> ArrayData:
-    """Load one split of dataset ``name`` (``name:ARG`` for datasets that take an argument)."""
+                 download: bool = True, skip_bad: bool = False) -> ArrayData:
+    """Load one split of dataset ``name`` (``name:ARG`` for datasets that take an argument).
+
+    ``skip_bad`` leaves out files that cannot be decoded (listed in ``ArrayData.skipped``) instead of failing.
+    """
     base, argument = parse_dataset_name(name)
     spec = registry.dataset(base)
     if spec.takes_argument and not argument:
@@ -29,10 +32,11 @@ def load_dataset(registry: Registry, name: str, split: str = "train", image_size
     if argument and not spec.takes_argument:
         raise DataError(f"dataset {base!r} takes no argument (got {name!r})")
     request = DataRequest(split=split, image_size=image_size, channels=channels,
-                          root=Path(root) if root else None, argument=argument, seed=seed, download=download)
+                          root=Path(root) if root else None, argument=argument, seed=seed, download=download,
+                          skip_bad=skip_bad)
     data = spec.load(request)
     if not isinstance(data, ArrayData):
         raise DataError(f"dataset {base!r} returned {type(data).__name__}, not ganzoo.data.ArrayData")
-    if data.class_names is None and spec.class_names and len(spec.class_names) == data.num_classes:
+    if not data.class_names and spec.class_names and len(spec.class_names) == data.num_classes:
         data = dataclasses.replace(data, class_names=tuple(spec.class_names))
     return data

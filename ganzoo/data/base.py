@@ -21,6 +21,7 @@ class DataRequest:
     argument: str | None = None  # the ARG of "name:ARG" (folder:PATH)
     seed: int = 0  # for generated data
     download: bool = True  # providers may download when online and nothing local is found
+    skip_bad: bool = False  # leave out files that cannot be decoded (listed in ArrayData.skipped) instead of failing
 
 
 @dataclass(frozen=True)
@@ -28,14 +29,17 @@ class ArrayData:
     """One split held in memory.
 
     ``data`` is uint8 ``(N, C, H, W)`` for images (exact pixels) or float32 ``(N, D)`` for points; ``labels`` is
-    int64 ``(N,)`` or None. :meth:`to_model` maps a batch to what networks see: images to ``[-1, 1]`` floats.
+    int64 ``(N,)`` or None, with ``class_names[label]`` naming a class when the provider knows the names.
+    :meth:`to_model` maps a batch to what networks see: images to ``[-1, 1]`` floats.
     """
 
     data: torch.Tensor
     labels: torch.Tensor | None = None
     kind: str = "image"
     num_classes: int = 0
-    class_names: tuple[str, ...] | None = None  # one per class; None: the class indices ("0", "1", ...)
+    class_names: tuple[str, ...] = ()  # one per class; empty: the class indices ("0", "1", ...) serve as names
+    skipped: tuple[str, ...] = ()  # "PATH: reason" of each file left out as unreadable (DataRequest.skip_bad)
+    preprocessing: str = ""  # how the provider brought the data to this shape, in words (recorded in config.json)
 
     def __post_init__(self) -> None:
         if len(self.data) == 0:
@@ -44,7 +48,9 @@ class ArrayData:
             raise DataError(f"image data must be uint8 (N, C, H, W), got {self.data.dtype} {tuple(self.data.shape)}")
         if self.labels is not None and len(self.labels) != len(self.data):
             raise DataError("labels and data differ in length")
-        if self.class_names is not None and len(self.class_names) != self.num_classes:
+        if self.labels is not None and self.labels.dtype != torch.int64:
+            raise DataError(f"labels must be int64, got {self.labels.dtype}")
+        if self.class_names and len(self.class_names) != self.num_classes:
             raise DataError(f"{len(self.class_names)} class names for {self.num_classes} classes")
 
     def names(self) -> tuple[str, ...]:

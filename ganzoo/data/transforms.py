@@ -36,3 +36,29 @@ def convert_channels(images: torch.Tensor, channels: int | None) -> torch.Tensor
 def prepare_images(images: torch.Tensor, image_size: int, channels: int | None) -> torch.Tensor:
     """uint8 (N, C, H, W) -> the requested channels and size."""
     return resize_uint8(convert_channels(images, channels), image_size)
+
+
+def resized_shape(height: int, width: int, size: int) -> tuple[int, int]:
+    """(H', W') with the shorter side ``size`` and the aspect ratio kept: torchvision's ``Resize(size)`` rule (the
+    longer side truncated, ``int(size * long / short)``)."""
+    if width <= height:
+        return int(size * height / width), size
+    return size, int(size * width / height)
+
+
+def resize_center_crop(images: torch.Tensor, size: int, chunk: int = 1024) -> torch.Tensor:
+    """uint8 ``(N, C, H, W)`` images of one size -> ``(N, C, size, size)``: the shorter side resized to ``size``
+    (bilinear, antialiased), then the centre ``size x size`` cut out, as torchvision's ``Resize(size)`` followed by
+    ``CenterCrop(size)``. Square images are only resized, as :func:`resize_uint8` does."""
+    height, width = images.shape[-2:]
+    new_h, new_w = resized_shape(height, width, size)
+    if (new_h, new_w) == (height, width):
+        resized = images
+    else:
+        resized = torch.empty((images.shape[0], images.shape[1], new_h, new_w), dtype=torch.uint8)
+        for start in range(0, images.shape[0], chunk):
+            x = images[start:start + chunk].float()
+            y = F.interpolate(x, size=(new_h, new_w), mode="bilinear", antialias=True, align_corners=False)
+            resized[start:start + chunk] = y.round_().clamp_(0, 255).to(torch.uint8)
+    top, left = int(round((new_h - size) / 2.0)), int(round((new_w - size) / 2.0))
+    return resized[..., top:top + size, left:left + size].contiguous()

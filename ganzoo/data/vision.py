@@ -32,8 +32,12 @@ def _check_split(split: str) -> None:
         raise DataError(f"unknown split {split!r}; use train or test")
 
 
+RESIZE = "resized to image_size x image_size (bilinear, antialiased)"
+
+
 def _finish(images: torch.Tensor, labels: torch.Tensor, request: DataRequest, classes: int) -> ArrayData:
-    return ArrayData(prepare_images(images, request.image_size, request.channels), labels.long(), "image", classes)
+    return ArrayData(prepare_images(images, request.image_size, request.channels), labels.long(), "image", classes,
+                     preprocessing=RESIZE)
 
 
 # --- MNIST family (IDX files) ----------------------------------------------------------------------------------

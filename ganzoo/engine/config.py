@@ -1,7 +1,9 @@
 """The training configuration: one frozen dataclass whose fields map 1:1 to ``ganzoo train`` options.
 
-``None`` means "the variant's default"; :func:`resolve` fills every such field from the variant's spec, and the
-resolved config is what ``config.json`` records, so a run can be reproduced from that file alone.
+``None`` means "the variant's default"; :func:`resolve` fills every such field from the variant's spec. A run's
+``config.json`` records the resolved config (with the dataset's channel count and the device actually used), the
+request beside it where the two differ (``"requested"``) and what the data turned out to be (``"data"``), so a run
+can be reproduced from that file alone: :meth:`TrainConfig.from_file` reads it back.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ class TrainConfig:
     keep_checkpoints: int = 3  # how many of the newest checkpoints to keep
     amp: str = "off"  # "off", "bf16" or "fp16" autocast (CUDA)
     compile: bool = False  # torch.compile both networks
+    skip_bad_images: bool = False  # leave out image files that cannot be decoded (listed in config.json)
+    log: tuple[str, ...] = ()  # loggers beside metrics.jsonl, e.g. ("tensorboard", "wandb")
 
     def __post_init__(self) -> None:
         for name in ("variant", "device"):
@@ -72,8 +76,13 @@ class TrainConfig:
             raise ConfigError(f"ema-decay must be a number in [0, 1), got {self.ema_decay!r}")
         if not isinstance(self.amp, str) or self.amp not in ("off", "bf16", "fp16"):
             raise ConfigError(f"amp must be off, bf16 or fp16, got {self.amp!r}")
-        if not isinstance(self.compile, bool):
-            raise ConfigError(f"compile must be true or false, got {self.compile!r}")
+        for name in ("compile", "skip_bad_images"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{_option(name)} must be true or false, got {getattr(self, name)!r}")
+        if isinstance(self.log, str) or not isinstance(self.log, (list, tuple)) or not all(
+                isinstance(name, str) and name.strip() for name in self.log):
+            raise ConfigError(f"log must be a list of logger names, got {self.log!r}")
+        object.__setattr__(self, "log", tuple(dict.fromkeys(name.strip() for name in self.log)))
         for name in ("lr_g", "lr_d", "ema_decay"):  # 1 and 1.0 are one value: store floats so JSON round-trips
             value = getattr(self, name)
             if value is not None:
@@ -84,9 +93,17 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        """Build from a mapping such as ``json.loads(config.json)``; anything wrong raises :class:`ConfigError`."""
+        """Build from a mapping such as ``json.loads(config.json)``; anything wrong raises :class:`ConfigError`.
+
+        The record-only sections of a run's config.json (``"requested"``, ``"data"``) are not options; the device
+        is taken from ``"requested"`` when it is there (``"auto"`` rather than the machine's ``"cuda:0"``).
+        """
         if not isinstance(data, dict):
             raise ConfigError(f"a config must be a JSON object, got {type(data).__name__}")
+        requested = data.get("requested")
+        data = {k: v for k, v in data.items() if k not in RECORD_KEYS}
+        if isinstance(requested, dict) and "device" in requested:
+            data["device"] = requested["device"]
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - known
         if unknown:
@@ -107,6 +124,22 @@ class TrainConfig:
 
 
 MAX_SEED = 2**63 - 1
+RECORD_KEYS = ("requested", "data")  # what config.json records beside the options
+
+
+def run_record(resolved: TrainConfig, requested: TrainConfig, data: dict[str, Any],
+               previous: dict[str, Any] | None = None) -> str:
+    """The text of a run's config.json: ``resolved``'s fields, ``"requested"`` (``requested``'s values where they
+    differ) and ``"data"``. On a resume, ``previous`` is the old record: its requests stay where the resolved value
+    they led to is unchanged, so the file keeps saying what the run's first command asked for."""
+    record = json.loads(json.dumps(dataclasses.asdict(resolved)))  # tuples as lists, as the file holds them
+    asked = {k: v for k, v in json.loads(json.dumps(dataclasses.asdict(requested))).items() if record[k] != v}
+    if previous:
+        for key, value in (previous.get("requested") or {}).items():
+            if key in record and key not in asked and previous.get(key) == record[key]:
+                asked[key] = value
+    record.update(requested=asked, data=data)
+    return json.dumps(record, indent=2, sort_keys=True)
 
 
 def _option(name: str) -> str:
@@ -160,6 +193,8 @@ def resolve(config: TrainConfig, registry: Registry) -> TrainConfig:
     registry.loss(filled.loss)  # unknown loss names fail here, with a suggestion
     for name in filled.regularisers:
         registry.regulariser(name)
+    for name in filled.log:
+        registry.logger(name).check(f"--log {name}")  # a missing extra fails now, before anything is written
     dataset_name = filled.dataset.split(":", 1)[0]
     dataset = registry.dataset(dataset_name)
     if dataset.kind not in spec.data_kinds:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
-import os
 import random
 import time
 from collections.abc import Callable
@@ -19,7 +19,7 @@ from ganzoo import __version__
 from ganzoo.data import ArrayData, load_dataset
 from ganzoo.engine import checkpoint as ckpt
 from ganzoo.engine.batches import BatchStream
-from ganzoo.engine.config import TrainConfig, resolve
+from ganzoo.engine.config import TrainConfig, resolve, run_record
 from ganzoo.engine.device import select_device
 from ganzoo.engine.distributed import RANK0_FAILED, World, join, leave, rank_device, world_from_env
 from ganzoo.engine.ema import EMA
@@ -27,6 +27,7 @@ from ganzoo.engine.layout import prefer_channels_last
 from ganzoo.engine.rundir import RunDir, RunLock
 from ganzoo.errors import CheckpointError, ConfigError, GanzooError
 from ganzoo.interfaces import PenaltyInputs, discriminate, generate
+from ganzoo.loggers import LoggerContext, Loggers, open_loggers
 from ganzoo.models import build
 from ganzoo.registry import LossSpec, Registry, RegulariserSpec, VariantSpec
 
@@ -91,6 +92,7 @@ class Trainer:
     """
 
     def __init__(self, config: TrainConfig, run: RunDir, registry: Registry, world: World | None = None) -> None:
+        self.request = config  # as asked: config.json records it beside the resolved values where they differ
         self.config = config = resolve(config, registry)
         self.run_dir = run
         self.world = world = world or World()
@@ -109,13 +111,15 @@ class Trainer:
         with world.main_first():  # rank 0 downloads what is missing, the others then read it
             self.data: ArrayData = load_dataset(registry, config.dataset, split="train",
                                                 image_size=config.image_size, channels=config.channels,
-                                                root=config.data_dir, seed=config.seed)
+                                                root=config.data_dir, seed=config.seed,
+                                                skip_bad=config.skip_bad_images)
         if len(self.data) < config.batch_size:
             raise ConfigError(f"the dataset has {len(self.data)} samples, fewer than --batch-size "
                               f"{config.batch_size}")
+        if self.data.kind == "image":
+            self.data = _to_channels(self.data, config.channels, self.spec)
+            self.config = config = dataclasses.replace(config, channels=self.data.sample_shape[0])
         data_shape = self.data.sample_shape
-        if self.data.kind == "image" and data_shape[0] not in self.spec.channels:
-            raise ConfigError(f"variant {self.spec.name!r} does not support {data_shape[0]} channels")
         self.num_classes = self._classes(config.dataset)
         self.labels = self.data.labels.to(self.device) if self.num_classes else None
         # generated batches' labels: uniform over the classes, or the training set's class frequencies
@@ -162,6 +166,7 @@ class Trainer:
             self.tracker = FidTracker.build(registry, config.fid_extractor, config.dataset, config.image_size,
                                             data_shape[0], config.data_dir, config.z_dim, config.fid_samples,
                                             config.seed, self.device)
+        self.loggers = Loggers()  # where records and samples go: filled on rank 0 once the run directory is ready
         self.checkpoint_step: int | None = None  # step of the newest checkpoint written or restored
         self.problems: list[tuple[Path, str]] = []  # checkpoints skipped on resume, and why
         # D's step goes through _d_step and G's through _g_step: under data parallelism those are the
@@ -422,10 +427,17 @@ class Trainer:
         raise CheckpointError(f"cannot resume {self.run_dir.root}: no checkpoint loads ({detail})")
 
     def save_samples(self) -> Path:
-        """The sample grid of this step: one row of 8 per class (labelled) for a conditional variant."""
-        from ganzoo.plots import save_class_grid, save_samples
+        """Log the fixed-noise samples at this step to the run's loggers (the grid PNG among them, one labelled
+        row of 8 per class for a conditional variant); returns the grid's path."""
+        if self.fixed_labels is None:
+            self.loggers.log_samples(self.samples(), self.data.kind, self.step)
+        else:
+            self.loggers.log_class_samples(self.samples(), self.data.kind, self.step, self.fixed_labels,
+                                           self.data.names())
+        return self.run_dir.sample_grid(self.step)
 
-        path = self.run_dir.sample_grid(self.step)
+    def samples(self) -> torch.Tensor:
+        """The sampling generator's output for the run's fixed noise (CPU float), in eval mode."""
         g = self.sampler
         was_training = g.training
         g.eval()
@@ -433,11 +445,26 @@ class Trainer:
         with torch.no_grad():
             x = generate(g, self.fixed_noise.to(self.device), labels).float().cpu()
         g.train(was_training)
-        if labels is None:
-            save_samples(x, path, kind=self.data.kind)
-        else:
-            save_class_grid(x, self.fixed_labels, self.data.names(), path)
-        return path
+        return x
+
+    def record(self, previous: dict | None = None) -> str:
+        """The text of config.json: the resolved options with the device in use, the request where it differs, and
+        what the data turned out to be."""
+        data = {"kind": self.data.kind, "train_samples": len(self.data), "shape": list(self.data.sample_shape),
+                "num_classes": self.data.num_classes, "classes": list(self.data.class_names),
+                "preprocessing": self.data.preprocessing, "skipped": list(self.data.skipped)}
+        resolved = dataclasses.replace(self.config, device=str(self.device))
+        return run_record(resolved, self.request, data, previous)
+
+
+def _to_channels(data: ArrayData, asked: int | None, spec: VariantSpec) -> ArrayData:
+    """Images in a channel count the variant takes: without ``--channels``, data in a count it does not support is
+    converted to its first supported one (grayscale to RGB or back)."""
+    from ganzoo.data.transforms import convert_channels
+
+    if asked is not None or data.sample_shape[0] in spec.channels:  # resolve() checked an asked-for count
+        return data
+    return dataclasses.replace(data, data=convert_channels(data.data, spec.channels[0]))
 
 
 def _has_batchnorm(net: torch.nn.Module) -> bool:
@@ -502,9 +529,20 @@ def _train(config: TrainConfig, run: RunDir, registry: Registry, resume: bool, e
         trainer = Trainer(config, run, registry, world)  # options, device, data, networks; nothing written yet
         start = trainer.restore_latest() if resume else 0
         world.barrier()  # every rank has read its checkpoint: rank 0 may set bad ones aside now
-        _on_main(world, lambda: _prepare_resumed(trainer, run, start, events) if resume
-                 else _prepare_new(trainer, run, lock, events))
-        _run_loop(trainer, run, start, events)
+
+        def prepare() -> None:
+            if resume:
+                _prepare_resumed(trainer, run, start, events)
+            else:
+                _prepare_new(trainer, run, lock, events)
+            context = LoggerContext(run, json.loads(run.config.read_text()), start)
+            trainer.loggers = open_loggers(registry, trainer.config.log, context)  # rank 0 alone logs
+
+        try:
+            _on_main(world, prepare)
+            _run_loop(trainer, run, start, events)
+        finally:
+            trainer.loggers.close()
     finally:
         if lock.held:
             lock.release()
@@ -523,7 +561,7 @@ def _prepare_new(trainer: Trainer, run: RunDir, lock: RunLock, events: Events) -
         raise
     run.check_new()  # another process may have started a run here while we loaded the data
     run.create()
-    ckpt.atomic_write(run.config, lambda tmp: Path(tmp).write_text(trainer.config.to_json()))
+    ckpt.atomic_write(run.config, lambda tmp: Path(tmp).write_text(trainer.record()))
     _note(trainer, events)
 
 
@@ -539,7 +577,11 @@ def _prepare_resumed(trainer: Trainer, run: RunDir, start: int, events: Events) 
     run.create()
     run.truncate_metrics(start)
     run.truncate_samples(start)
-    ckpt.atomic_write(run.config, lambda tmp: Path(tmp).write_text(trainer.config.to_json()))
+    try:
+        previous = json.loads(run.config.read_text())
+    except (OSError, ValueError):
+        previous = None
+    ckpt.atomic_write(run.config, lambda tmp: Path(tmp).write_text(trainer.record(previous)))
 
 
 def _note(trainer: Trainer, events: Events) -> None:
@@ -548,42 +590,44 @@ def _note(trainer: Trainer, events: Events) -> None:
                     f"{trainer.local_batch} of the global batch {trainer.config.batch_size} each")
     for note in trainer.notes:
         events.warn(note)
+    skipped = trainer.data.skipped
+    if skipped:
+        shown = "; ".join(skipped[:3]) + ("; ..." if len(skipped) > 3 else "")
+        events.warn(f"skipped {len(skipped)} unreadable image file{'s' * (len(skipped) > 1)} (all listed in "
+                    f"{trainer.run_dir.config} under data.skipped): {shown}")
 
 
 def _run_loop(trainer: Trainer, run: RunDir, start: int, events: Events) -> None:
-    """Train to ``config.steps``; every rank steps and checks, rank 0 alone writes."""
+    """Train to ``config.steps``; every rank steps and checks, rank 0 alone logs (its loggers are empty elsewhere)."""
     from ganzoo.plots import plot_fid, plot_losses
 
-    cfg, main = trainer.config, trainer.world.is_main
+    cfg, main, loggers = trainer.config, trainer.world.is_main, trainer.loggers
     last = cfg.steps
     if events.on_start:
         events.on_start(start, last)
     t0 = time.perf_counter()
-    with open(run.metrics, "a", buffering=1) if main else contextlib.nullcontext() as log:
-        if start == 0 and (record := trainer.track()) is not None:
-            log.write(json.dumps(record) + "\n")
-        while trainer.step < last:
-            stats = trainer.train_step()
-            stats.elapsed_s = time.perf_counter() - t0
-            if log is not None:
-                log.write(json.dumps(stats.as_dict()) + "\n")
-            if events.on_step:
-                events.on_step(stats)
-            final = trainer.step == last
-            if (final or trainer.step % max(cfg.fid_every, 1) == 0) and (record := trainer.track()) is not None:
-                log.write(json.dumps(record) + "\n")
-                if events.on_fid:
-                    events.on_fid(record)
-            if main and (final or trainer.step % cfg.sample_every == 0):
-                trainer.save_samples()
-            if final or trainer.step % cfg.checkpoint_every == 0:
-                if log is not None:
-                    log.flush()
-                    os.fsync(log.fileno())  # the metrics up to a checkpoint are on disk before the checkpoint is
-                path = trainer.save_checkpoint()  # every rank joins its finiteness check; rank 0 writes
-                if path is not None and events.on_checkpoint:
-                    events.on_checkpoint(trainer.step, path)
+    if start == 0 and (record := trainer.track()) is not None:
+        loggers.log(record)
+    while trainer.step < last:
+        stats = trainer.train_step()
+        stats.elapsed_s = time.perf_counter() - t0
+        loggers.log(stats.as_dict())
+        if events.on_step:
+            events.on_step(stats)
+        final = trainer.step == last
+        if (final or trainer.step % max(cfg.fid_every, 1) == 0) and (record := trainer.track()) is not None:
+            loggers.log(record)
+            if events.on_fid:
+                events.on_fid(record)
+        if main and (final or trainer.step % cfg.sample_every == 0):
+            trainer.save_samples()
+        if final or trainer.step % cfg.checkpoint_every == 0:
+            loggers.flush()  # the metrics up to a checkpoint are on disk before the checkpoint is
+            path = trainer.save_checkpoint()  # every rank joins its finiteness check; rank 0 writes
+            if path is not None and events.on_checkpoint:
+                events.on_checkpoint(trainer.step, path)
     if main:
+        loggers.close()
         records = run.read_metrics()
-        plot_losses(records, run.losses_plot)
+        plot_losses(records, run.losses_plot, title=f"{run.root.name}: {cfg.variant} on {cfg.dataset}")
         plot_fid({run.root.name: records}, run.fid_plot)

@@ -11,7 +11,6 @@ non-symmetric product, and without its spurious imaginary parts.
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
 
 from ganzoo.errors import MetricError
 
@@ -28,6 +27,8 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
     dimension makes the covariance rank-deficient, and the distance is refused rather than reported.
     """
     mu1, sigma1, mu2, sigma2 = _checked(mu1, sigma1, mu2, sigma2, n1, n2)
+    import scipy.linalg  # here, not at the top: the plugin that registers Inception would pay for it on every command
+
     factor = _factor(sigma1)
     inner = factor.T @ sigma2 @ factor
     eigenvalues = scipy.linalg.eigvalsh((inner + inner.T) / 2, check_finite=False)
@@ -39,6 +40,8 @@ def frechet_distance_sqrtm(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray,
                            n1: int | None = None, n2: int | None = None) -> float:
     """The same distance through ``scipy.linalg.sqrtm(sigma1 @ sigma2)``: the textbook route, kept for tests
     and the speed benchmark only."""
+    import scipy.linalg
+
     mu1, sigma1, mu2, sigma2 = _checked(mu1, sigma1, mu2, sigma2, n1, n2)
     root = scipy.linalg.sqrtm(sigma1 @ sigma2)
     trace_sqrt = float(np.real(np.trace(root)))
@@ -84,6 +87,8 @@ def _clip_negative(eigenvalues: np.ndarray, name: str) -> np.ndarray:
 
 def _factor(sigma: np.ndarray) -> np.ndarray:
     """``F`` with ``sigma = F F^T``: the Cholesky factor, or the symmetric square root for a singular ``sigma``."""
+    import scipy.linalg
+
     try:
         return scipy.linalg.cholesky(sigma, lower=True, check_finite=False)
     except np.linalg.LinAlgError:
@@ -91,6 +96,8 @@ def _factor(sigma: np.ndarray) -> np.ndarray:
 
 
 def _psd_sqrt(sigma: np.ndarray, name: str) -> np.ndarray:
+    import scipy.linalg
+
     eigenvalues, vectors = scipy.linalg.eigh(sigma, check_finite=False)
     root = np.sqrt(_clip_negative(eigenvalues, name))
     return (vectors * root) @ vectors.T

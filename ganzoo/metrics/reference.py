@@ -27,8 +27,10 @@ from ganzoo.metrics.pipeline import FeatureSet, extract
 from ganzoo.progress import ProgressFactory, no_progress
 from ganzoo.registry import Registry
 
-# bump when ganzoo's own image preparation (decoding, resizing, channel conversion, quantisation) changes
-PREPROCESS_VERSION = 1
+# bump when ganzoo's own image preparation (decoding, resizing, channel conversion, quantisation) changes.
+# 2: image folders are resized on the shorter side and center-cropped (non-square images were stretched to a
+#    square before), and 16-bit images are scaled to 8 bits (they were clipped)
+PREPROCESS_VERSION = 2
 PERMUTATION_SEED = 0
 
 

@@ -1,0 +1,65 @@
+"""The built-in export formats for ``ganzoo export``: ONNX (optional extra ``ganzoo[onnx]``) and TorchScript.
+
+Both take ``z`` of shape ``(B, z_dim)`` for any batch size ``B`` and return ``(B, *data_shape)``, images in
+[-1, 1], exactly what the PyTorch generator returns.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+import ganzoo
+from ganzoo.errors import ConfigError
+
+OPSET = 18
+
+
+def _example(generator: ganzoo.Generator, batch: int = 2) -> torch.Tensor:
+    return torch.randn(batch, generator.z_dim, generator=torch.Generator().manual_seed(0))
+
+
+def export_onnx(generator: ganzoo.Generator, path: Path, info: dict[str, str]) -> None:
+    """``torch.onnx.export`` (the torch.export-based exporter) with a dynamic batch dimension; ``info`` goes into
+    the model's metadata properties."""
+    import onnx
+
+    try:
+        program = torch.onnx.export(generator, (_example(generator),), input_names=["z"], output_names=["samples"],
+                                    dynamic_shapes=({0: torch.export.Dim("batch")},), opset_version=OPSET,
+                                    dynamo=True, external_data=False, verbose=False)
+    except Exception as exc:  # noqa: BLE001 - torch.export reports unsupported code in many exception types
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(f"this generator cannot be exported to ONNX: {reason}") from exc
+    model = program.model_proto
+    for key, value in info.items():
+        model.metadata_props.add(key=key, value=value)
+    onnx.checker.check_model(model)
+    onnx.save_model(model, str(path))
+
+
+def export_torchscript(generator: ganzoo.Generator, path: Path, info: dict[str, str]) -> None:
+    """``torch.jit.trace``, checked at a second batch size so a shape baked into the trace is caught here;
+    ``info`` is stored as the archive's extra file ``ganzoo.json``."""
+    import json
+    import warnings
+
+    example = _example(generator)
+    with warnings.catch_warnings():
+        # torch marks TorchScript deprecated in favour of torch.export; it is still what C++ and mobile runtimes load
+        warnings.simplefilter("ignore", FutureWarning)
+        try:
+            traced = torch.jit.trace(generator, example, check_inputs=[(_example(generator, 5),)])
+        except Exception as exc:  # noqa: BLE001 - tracing fails in many exception types
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ConfigError(f"this generator cannot be traced to TorchScript: {reason}") from exc
+        torch.jit.save(traced, str(path), _extra_files={"ganzoo.json": json.dumps(info, sort_keys=True)})
+
+
+@ganzoo.hookimpl
+def ganzoo_register_exporters(register):
+    register(ganzoo.ExporterSpec("onnx", "ONNX model (dynamic batch), runs in onnxruntime", export_onnx, ".onnx",
+                                 requires=("onnx", "onnxscript"), install="pip install 'ganzoo[onnx]'"))
+    register(ganzoo.ExporterSpec("torchscript", "TorchScript archive (torch.jit.load; dynamic batch)",
+                                 export_torchscript, ".pt"))

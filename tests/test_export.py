@@ -1,0 +1,108 @@
+"""``ganzoo export``: the sampling generator as ONNX (run with onnxruntime) and TorchScript, with a dynamic batch,
+matching PyTorch's outputs; formats are registered exporters; bad requests are one line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+import torch
+from helpers import make_image_folder, registry_with
+
+import ganzoo
+from ganzoo.cli import main
+from ganzoo.errors import ConfigError, UnknownNameError
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("export")
+    images = make_image_folder(root / "images", n=16, channels=3)
+    main(["train", "dcgan", "--dataset", f"folder:{images}", "--image-size", "32", "--batch-size", "4", "--z-dim",
+          "16", "--steps", "2", "--ema-decay", "0.9", "--out", str(root / "run"), "-q"])
+    return root / "run"
+
+
+def _reference(run_dir: Path, z: torch.Tensor) -> np.ndarray:
+    run = ganzoo.load(run_dir)
+    with torch.no_grad():
+        return run.sampler(z).numpy()
+
+
+def test_onnx_matches_pytorch_at_any_batch_size(run_dir, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    onnx = pytest.importorskip("onnx")
+    out = tmp_path / "g.onnx"
+    main(["export", str(run_dir), str(out), "--format", "onnx"])
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["z"] and session.get_inputs()[0].shape[1] == 16
+    for batch in (1, 7):
+        z = torch.randn(batch, 16, generator=torch.Generator().manual_seed(batch))
+        got = session.run(None, {"z": z.numpy()})[0]
+        assert got.shape == (batch, 3, 32, 32)
+        np.testing.assert_allclose(got, _reference(run_dir, z), atol=1e-5, rtol=0)
+    meta = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    assert meta["ganzoo_variant"] == "dcgan" and meta["ganzoo_generator"] == "ema" and meta["ganzoo_step"] == "2"
+    assert json.loads(meta["ganzoo_data_shape"]) == [3, 32, 32]
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning")
+def test_torchscript_matches_pytorch_and_defaults_into_the_run(run_dir):
+    path = ganzoo.export(run_dir, format="torchscript")
+    assert path == run_dir / "generator.pt"
+    files = {"ganzoo.json": ""}
+    module = torch.jit.load(str(path), _extra_files=files)
+    assert json.loads(files["ganzoo.json"])["ganzoo_z_dim"] == "16"
+    for batch in (1, 5):
+        z = torch.randn(batch, 16, generator=torch.Generator().manual_seed(batch))
+        with torch.no_grad():
+            np.testing.assert_allclose(module(z).numpy(), _reference(run_dir, z), atol=1e-5, rtol=0)
+
+
+def test_an_exporter_plugin_adds_a_format(run_dir, tmp_path):
+    module = ModuleType("npz_exporter")
+
+    def export_npz(generator, path, info):
+        z = torch.zeros(2, generator.z_dim)
+        with torch.no_grad(), open(path, "wb") as fh:  # a file name would get np.savez's own ".npz" appended
+            np.savez(fh, zero_noise_samples=generator(z).numpy(), **info)
+
+    @ganzoo.hookimpl
+    def ganzoo_register_exporters(register):
+        register(ganzoo.ExporterSpec("npz", "samples of z = 0", export_npz, ".npz"))
+
+    module.ganzoo_register_exporters = ganzoo_register_exporters
+    registry = registry_with(module)
+    path = ganzoo.export(run_dir, tmp_path / "zero.npz", format="npz", registry=registry)
+    with np.load(path) as data:
+        assert data["zero_noise_samples"].shape == (2, 3, 32, 32) and str(data["ganzoo_variant"]) == "dcgan"
+
+
+def test_bad_exports_are_one_line_and_write_nothing(run_dir, tmp_path, capsys):
+    with pytest.raises(UnknownNameError, match="unknown exporter 'onxx'; did you mean 'onnx'"):
+        ganzoo.export(run_dir, tmp_path / "g.onnx", format="onxx")
+    with pytest.raises(ConfigError, match="is a folder"):
+        ganzoo.export(run_dir, tmp_path, format="onnx")
+    with pytest.raises(ConfigError, match="does not exist"):
+        ganzoo.export(run_dir, tmp_path / "missing" / "g.onnx", format="onnx")
+
+    module = ModuleType("needy_exporter")
+
+    @ganzoo.hookimpl
+    def ganzoo_register_exporters(register):
+        register(ganzoo.ExporterSpec("coreml", "Core ML", lambda g, p, i: None, ".mlmodel",
+                                     requires=("ganzoo_no_such_module",), install="pip install ganzoo-coreml"))
+
+    module.ganzoo_register_exporters = ganzoo_register_exporters
+    with pytest.raises(ConfigError) as info:
+        ganzoo.export(run_dir, tmp_path / "g.mlmodel", format="coreml", registry=registry_with(module))
+    assert str(info.value) == ("--format coreml needs ganzoo_no_such_module, which is not installed: "
+                               "pip install ganzoo-coreml")
+    assert not any(tmp_path.iterdir())
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", str(tmp_path / "nowhere"), "--format", "torchscript"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'nowhere'} does not exist"
