@@ -56,6 +56,17 @@ class StepStats:
 
 
 @dataclass
+class DStep:
+    """What one discriminator step produced (all detached)."""
+
+    loss: torch.Tensor  # D's loss, penalties included
+    real_scores: torch.Tensor
+    fake_scores: torch.Tensor
+    penalties: dict[str, torch.Tensor]  # unweighted value of each penalty applied at this step
+    real: torch.Tensor  # the real batch D saw (augmented): what a g_uses_real loss compares G's samples with
+
+
+@dataclass
 class Events:
     """Optional callbacks, so the engine never prints: the CLI draws a progress bar from these."""
 
@@ -213,41 +224,46 @@ class Trainer:
             scaler.step(optimizer)
             scaler.update()
 
-    def train_step(self) -> StepStats:
-        """``n_critic`` D steps (each on a fresh real batch) then one G step; returns the last values seen.
+    def d_step(self, index: int) -> DStep:
+        """One discriminator update on real batch ``index`` and fresh noise.
 
-        D's loss is the adversarial loss plus each active penalty times its value; each constraint then acts on D's
+        D minimises the adversarial loss plus each active penalty times its value; each constraint then acts on D's
         weights; augmentations apply to everything D sees. The engine knows regularisers only by these roles.
         """
-        cfg = self.config
-        started = time.perf_counter()
         self.D.requires_grad_(True)
         terms: dict[str, torch.Tensor] = {}
-        for k in range(cfg.n_critic):
-            d_index = self.step * cfg.n_critic + k
-            real = self._real_batch(d_index)
-            z = self._noise()
-            with self._autocast():
-                with torch.no_grad():
-                    fake = self._g_plain(z)
-                real, fake = self._augment(real), self._augment(fake)
-                real_scores, fake_scores = self._d_step(real), self._d_step(fake)
-                d_loss = self.loss.d_loss(real_scores.float(), fake_scores.float())
-            if self.penalties:
-                # eager D: compiled graphs do not support the double backward most penalties need
-                inputs = PenaltyInputs(self.D, real.detach(), fake.detach(), self._uniform)
-                for spec, value in self.penalties:
-                    if d_index % spec.every == 0:
-                        term = spec.penalty(inputs)
-                        terms[spec.name] = term.detach()
-                        d_loss = d_loss + (value * spec.every) * term
-            self._backward_step(d_loss, self.opt_d, "D")
-            for spec, value in self.constraints:
-                with torch.no_grad():
-                    spec.after_step(self.D, value)
+        real = self._real_batch(index)
+        z = self._noise()
+        with self._autocast():
+            with torch.no_grad():
+                fake = self._g_plain(z)
+            real, fake = self._augment(real), self._augment(fake)
+            real_scores, fake_scores = self._d_step(real), self._d_step(fake)
+            d_loss = self.loss.d_loss(real_scores.float(), fake_scores.float())
+        if self.penalties:
+            # eager D: compiled graphs do not support the double backward most penalties need
+            inputs = PenaltyInputs(self.D, real.detach(), fake.detach(), self._uniform)
+            for spec, value in self.penalties:
+                if index % spec.every == 0:
+                    term = spec.penalty(inputs)
+                    terms[spec.name] = term.detach()
+                    d_loss = d_loss + (value * spec.every) * term
+        self._backward_step(d_loss, self.opt_d, "D")
+        for spec, value in self.constraints:
+            with torch.no_grad():
+                spec.after_step(self.D, value)
+        return DStep(d_loss.detach(), real_scores.detach(), fake_scores.detach(), terms, real.detach())
 
-        # G step: D's weights are fixed, so its parameter gradients are not computed at all.
+    def g_step(self, real: torch.Tensor | None = None) -> torch.Tensor:
+        """One generator update, D's weights fixed (its parameter gradients are not computed at all); then the EMA
+        follows G and ``step`` advances. Returns G's loss.
+
+        ``real`` is what D's last step saw, for a loss whose G side needs D's scores on real data (``g_uses_real``);
+        without it such a loss uses real batch ``step * n_critic``.
+        """
         self.D.requires_grad_(False)
+        if real is None and self.loss.g_uses_real:
+            real = self._augment(self._real_batch(self.step * self.config.n_critic))
         z = self._noise()
         with self._autocast():
             fake_scores_g = self._d_plain(self._augment(self._g_step(z))).float()
@@ -257,10 +273,20 @@ class Trainer:
         if self.ema is not None:
             self.ema.update(self.G, self.step)
         self.step += 1
+        return g_loss.detach()
+
+    def train_step(self) -> StepStats:
+        """``n_critic`` D steps (each on a fresh real batch) then one G step; returns the last values seen."""
+        cfg = self.config
+        started = time.perf_counter()
+        terms: dict[str, torch.Tensor] = {}
+        for k in range(cfg.n_critic):
+            d = self.d_step(self.step * cfg.n_critic + k)
+            terms.update(d.penalties)
+        g_loss = self.g_step(d.real)
 
         # one device sync per step for everything that is logged
-        logged = [d_loss.detach(), g_loss.detach(), real_scores.detach().float().mean(),
-                  fake_scores.detach().float().mean(), *terms.values()]
+        logged = [d.loss, g_loss, d.real_scores.float().mean(), d.fake_scores.float().mean(), *terms.values()]
         values = self.world.mean(torch.stack(logged)).tolist()  # means over ranks: the global batch's values
         if not all(math.isfinite(v) for v in values[:2]):
             raise self._diverged(f"d_loss={values[0]}, g_loss={values[1]}")
