@@ -18,10 +18,19 @@ from ganzoo.errors import (  # noqa: E402
     UnknownNameError,
 )
 from ganzoo.hookspecs import hookimpl  # noqa: E402
-from ganzoo.interfaces import Discriminator, Generator, Loss, PenaltyInputs, Regulariser, init_normal_  # noqa: E402
+from ganzoo.interfaces import (  # noqa: E402
+    Discriminator,
+    Generator,
+    LabProbe,
+    Loss,
+    PenaltyInputs,
+    Regulariser,
+    init_normal_,
+)
 from ganzoo.registry import (  # noqa: E402
     DatasetSpec,
     ExtractorSpec,
+    LabLayerSpec,
     LossSpec,
     OptimizerSpec,
     RegulariserSpec,
@@ -33,7 +42,7 @@ from ganzoo.api import create, list_variants, load, sample, train  # noqa: E402 
 
 __all__ = [
     "CheckpointError", "ConfigError", "DataError", "DatasetSpec", "DeviceError", "Discriminator", "ExtractorSpec",
-    "GanzooError", "Generator", "Loss", "LossSpec", "MetricError", "OptimizerSpec", "PenaltyInputs", "PluginError",
-    "Regulariser", "RegulariserSpec", "TrainDefaults", "UnknownNameError", "VariantSpec", "__version__", "create",
-    "hookimpl", "init_normal_", "list_variants", "load", "sample", "train",
+    "GanzooError", "Generator", "LabLayerSpec", "LabProbe", "Loss", "LossSpec", "MetricError", "OptimizerSpec",
+    "PenaltyInputs", "PluginError", "Regulariser", "RegulariserSpec", "TrainDefaults", "UnknownNameError",
+    "VariantSpec", "__version__", "create", "hookimpl", "init_normal_", "list_variants", "load", "sample", "train",
 ]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from ganzoo.registry import DatasetSpec, ExtractorSpec, LossSpec, RegulariserSpec, VariantSpec
+    from ganzoo.registry import DatasetSpec, ExtractorSpec, LabLayerSpec, LossSpec, RegulariserSpec, VariantSpec
 
 hookspec = pluggy.HookspecMarker("ganzoo")
 hookimpl = pluggy.HookimplMarker("ganzoo")
@@ -59,3 +59,14 @@ def ganzoo_register_datasets(register: Callable[[DatasetSpec], None]) -> None:
 @hookspec
 def ganzoo_register_extractors(register: Callable[[ExtractorSpec], None]) -> None:
     """Register feature extractors for metrics: call ``register(ExtractorSpec(...))`` once per extractor."""
+
+
+@hookspec
+def ganzoo_register_lab_layers(register: Callable[[LabLayerSpec], None]) -> None:
+    """Register layers of ``ganzoo lab``'s plane view: call ``register(LabLayerSpec(...))`` once per layer.
+
+    At every recorded step the lab calls each layer's ``compute`` with a :class:`ganzoo.LabProbe` (copies of the
+    networks, the fixed noise and its samples, real samples, the heatmap grid) and draws what it returns as points,
+    a heatmap, arrows or a mesh, with a toggle and a legend entry. The built-in layers (real and generated samples,
+    D's decision surface, G's gradient field, the manifold) are registered this way.
+    """

@@ -24,7 +24,15 @@ import pluggy
 
 from ganzoo import hookspecs
 from ganzoo.errors import PluginError
-from ganzoo.registry import DatasetSpec, ExtractorSpec, LossSpec, Registry, RegulariserSpec, VariantSpec
+from ganzoo.registry import (
+    DatasetSpec,
+    ExtractorSpec,
+    LabLayerSpec,
+    LossSpec,
+    Registry,
+    RegulariserSpec,
+    VariantSpec,
+)
 
 ENTRY_POINT_GROUP = "ganzoo"
 BUILTIN_DISTRIBUTION = "ganzoo"
@@ -35,6 +43,7 @@ _HOOKS: dict[str, type] = {
     "ganzoo_register_regularisers": RegulariserSpec,
     "ganzoo_register_datasets": DatasetSpec,
     "ganzoo_register_extractors": ExtractorSpec,
+    "ganzoo_register_lab_layers": LabLayerSpec,
 }
 
 
