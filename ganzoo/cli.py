@@ -432,6 +432,8 @@ def bench(names, all_, dataset, data_dir, steps, batch_size, seed, seeds, device
     if len(names) > 1:
         table = compare(results, Path(out or "bench-runs"))
         click.echo(f"comparison: {table}")
+        if sum(r.lab is not None for r in results) > 1:
+            click.echo(f"side by side: {table.parent / 'lab.html'}")
 
 
 def _seed_list(text: str) -> list[int]:

@@ -11,11 +11,22 @@ import jinja2
 from markupsafe import Markup
 
 
+def inline_code(text: str) -> Markup:
+    """``text`` escaped, with Markdown's `code spans` as ``<code>`` elements."""
+    parts = str(text).split("`")
+    if len(parts) % 2 == 0:  # an unmatched backtick: nothing is code
+        return Markup.escape(text)
+    return Markup("").join(Markup("<code>{}</code>").format(p) if i % 2 else Markup.escape(p)
+                           for i, p in enumerate(parts))
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     """The environment every page is rendered with: HTML autoescaping on, undefined names an error."""
-    return jinja2.Environment(loader=jinja2.PackageLoader("ganzoo", "templates"), autoescape=True,
-                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(loader=jinja2.PackageLoader("ganzoo", "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["code"] = inline_code
+    return env
 
 
 def asset(name: str) -> Markup:
