@@ -93,8 +93,9 @@ class Curves2D:
         if len(samples) == 0:
             raise MetricError("no samples to score")
         vertices = torch.cat(self.curves)  # (C * M, 2)
-        arc_of_vertex = torch.cat([c * self.arcs + torch.arange(len(curve)) * self.arcs // len(curve)
-                                   for c, curve in enumerate(self.curves)])
+        arc_of_vertex = torch.cat([  # vertex i lies at i / (M - 1) of its curve's length
+            c * self.arcs + (torch.arange(len(curve)) * self.arcs // (len(curve) - 1)).clamp(max=self.arcs - 1)
+            for c, curve in enumerate(self.curves)])
         x = samples.detach().to("cpu", torch.float64)
         x = x[torch.isfinite(x).all(dim=1)]
         nearest_dist = torch.empty(len(x), dtype=torch.float64)

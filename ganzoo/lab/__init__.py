@@ -2,6 +2,6 @@
 self-contained page (:func:`record`, :func:`write_page`) or watched live (:mod:`ganzoo.lab.server`)."""
 
 from ganzoo.lab.page import render_page, write_page
-from ganzoo.lab.record import Frame, Recorder, Recording, default_every, record
+from ganzoo.lab.recording import Frame, Recorder, Recording, default_every, record
 
 __all__ = ["Frame", "Recorder", "Recording", "default_every", "record", "render_page", "write_page"]

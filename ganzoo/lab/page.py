@@ -8,7 +8,7 @@ from typing import Any
 
 from ganzoo import __version__
 from ganzoo.engine.checkpoint import atomic_write
-from ganzoo.lab.record import Recording
+from ganzoo.lab.recording import Recording
 from ganzoo.templating import asset, render, script_json
 
 # how the dataset's scores are charted; a score not named here gets a chart of its own

@@ -18,7 +18,7 @@ from typing import Any
 from ganzoo.engine import TrainConfig, TrainingDiverged, resolve
 from ganzoo.errors import GanzooError
 from ganzoo.lab.page import render_page, write_page
-from ganzoo.lab.record import Frame, Recorder, lab_trainer
+from ganzoo.lab.recording import Frame, Recorder, lab_trainer
 from ganzoo.registry import Registry
 
 ACTIONS = ("play", "pause", "d_step", "g_step", "step", "reset")

@@ -251,15 +251,15 @@
   class Panel {
     constructor(rec, compare) {
       this.rec = rec;
-      const size = compare ? 400 : 520;
+      const size = compare ? 360 : 520;
       const canvas = el("canvas", { class: "plane", role: "img", "aria-label": `${rec.title}: the plane` });
       this.plane = new Plane(canvas, rec, size);
       this.info = el("p", { class: "info" });
       this.colourbar = el("div", { class: "colourbar" });
-      this.charts = rec.charts.map((spec) => new Chart(rec, spec, compare ? 400 : 440, compare ? 92 : 104));
-      const title = el("h2", { text: rec.title });
+      this.charts = rec.charts.map((spec) => new Chart(rec, spec, compare ? 360 : 440, compare ? 88 : 104));
+      this.title = el("h2", { text: rec.title });
       this.node = el("section", { class: "panel" },
-        el("div", { class: "plane-box" }, title, canvas, this.colourbar, this.info),
+        el("div", { class: "plane-box" }, this.title, canvas, this.colourbar, this.info),
         el("div", { class: "charts" }, ...this.charts.map((c) => c.node)));
     }
     settingsAt(index) {
@@ -276,6 +276,7 @@
         `batch ${s.batch_size}`, `z ${s.z_dim}`, `seed ${s.seed}`, frame && frame.note ? `after: ${frame.note}` : ""]
         .filter(Boolean).join(" · ");
       this.info.dataset.step = frame ? frame.step : 0;
+      if (compare) this.title.textContent = `${this.rec.title} · step ${frame ? frame.step : 0}`;
       const heat = this.rec.layers.find((l) => l.kind === "heatmap" && visible[l.name]);
       const enc = heat && frame && frame.layers[heat.name];
       if (enc) {

@@ -127,7 +127,7 @@ class Recorder:
         config = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in ("data_dir", "fid_every",
                                                                                   "fid_extractor", "fid_samples")}
         self.recording = Recording({
-            "title": f"{cfg.variant} on {cfg.dataset}", "variant": cfg.variant, "dataset": cfg.dataset,
+            "title": f"{cfg.variant} on {cfg.dataset}, seed {cfg.seed}", "variant": cfg.variant, "dataset": cfg.dataset,
             "config": config, "box": list(self.box), "grid": [GRID, GRID],
             "layers": [{"name": s.name, "label": s.summary, "kind": s.kind, "colour": s.colour, "static": s.static,
                         "visible": s.visible} for s in self.layers],
