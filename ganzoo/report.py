@@ -174,11 +174,12 @@ def _page(metrics: dict[str, Any], out: Path, images: dict[str, str]) -> str:
     points = "toy" in m
     steps = m["train"]["steps"]
     samples = [
-        {"src": data_uri("samples"), "alt": f"samples at step {steps}",
+        {"src": data_uri("samples"), "alt": f"samples at step {steps}", "pixels": not points,
          "caption": (f"Step {steps}: {m['num_samples']} generated points over the real test points." if points else
                      f"Step {steps}: 64 samples from fixed noise (seed {m['sample_seed']}).")},
-        {"src": data_uri("samples_step0"), "alt": "samples of the untrained network",
-         "caption": "Step 0, untrained: the same noise through the network training started from."},
+        {"src": data_uri("samples_step0"), "alt": "samples of the untrained network", "pixels": not points,
+         "caption": f"Step 0, untrained: 64 samples (noise seed {m['sample_seed']}) from the network training "
+                    "started from."},
     ]
     curve = m.get("fid_while_training") or []
     plots = [{"src": data_uri(name), "alt": name, "caption": _CAPTIONS[name]
