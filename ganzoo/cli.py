@@ -508,7 +508,7 @@ def fid(a, b, extractor, num_samples, save_stats, device, as_json) -> None:
 @cli.command()
 @click.argument("variants", nargs=-1, required=True, metavar="VARIANT...")
 @click.option("--dataset", default="ring8", show_default=True,
-              help="A 2-D point dataset: ring8, grid25, line, two-gaussians, ring, spiral, moons, or a plugin's.")
+              help="A 2-D point dataset: ring8, grid25, line, two-gaussians, ring, spiral, two-moons, or a plugin's.")
 @click.option("--steps", type=int, help="Generator steps (default: the variant's). With --serve: pause there once.")
 @click.option("--every", type=int, help="A frame every K steps (default: about 200 frames; 10 with --serve).")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -528,8 +528,11 @@ def fid(a, b, extractor, num_samples, save_stats, device, as_json) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def lab(variants, dataset, steps, every, seed, batch_size, z_dim, n_critic, loss, lr_g, lr_d, device, out, serve,
         host, port, quiet) -> None:
-    """Watch VARIANT learn 2-D data, GAN Lab style: writes a self-contained page (several variants: side by side),
-    or with --serve trains live at http://127.0.0.1:PORT."""
+    """Watch VARIANT learn 2-D points, GAN Lab style (several: side by side).
+
+    Trains with the real engine and writes one self-contained page (--out) with a frame every --every steps; with
+    --serve, trains live at http://127.0.0.1:PORT, steered from the page instead.
+    """
     from ganzoo.engine import TrainConfig, resolve
 
     if not out.lower().endswith((".html", ".htm")):

@@ -1,8 +1,9 @@
 """2-D point datasets. Gaussian mixtures for mode-collapse experiments: ``ring8`` (Metz et al. 2016,
 https://arxiv.org/abs/1611.02163) and ``grid25`` (VEEGAN, https://arxiv.org/abs/1705.07761; PacGAN,
 https://arxiv.org/abs/1712.04086). GAN Lab's distributions (Kahng et al. 2018, https://poloclub.github.io/ganlab/):
-``line``, ``two-gaussians``, ``ring``, ``spiral`` and ``moons``. Each is generated from the request's seed and scores
-generated points by modes covered and high-quality share; see :mod:`ganzoo.data.toy` and :mod:`ganzoo.data.shapes`.
+``line``, ``two-gaussians``, ``ring``, ``spiral`` and ``two-moons``. Each is generated from the request's seed and
+scores generated points by modes covered and high-quality share; see :mod:`ganzoo.data.toy` and
+:mod:`ganzoo.data.shapes`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def ganzoo_register_datasets(register):
         ("two-gaussians", TWO_GAUSSIANS, "2 Gaussians at (-1.25, -1.25) and (1.25, 1.25), std 0.25 (GAN Lab)"),
         ("ring", RING, "a circle of radius 2, std 0.05; its 8 equal arcs count as modes (GAN Lab)"),
         ("spiral", SPIRAL, "a spiral of 1.25 turns, radius 0.375 to 2.25, std 0.05; 10 arcs count as modes"),
-        ("moons", MOONS, "two interleaved half circles of radius 1.6, std 0.05; 4 arcs each count as modes"),
+        ("two-moons", MOONS, "two interleaved half circles of radius 1.6, std 0.05; 4 arcs each count as modes"),
     ):
         register(ganzoo.DatasetSpec(name, f"{summary}; {_SIZES}", data.load, kind="points",
                                     num_classes=data.num_modes, evaluate=data.evaluate))

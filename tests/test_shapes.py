@@ -1,4 +1,4 @@
-"""GAN Lab's 2-D datasets (line, two-gaussians, ring, spiral, moons) and their scores."""
+"""GAN Lab's 2-D datasets (line, two-gaussians, ring, spiral, two-moons) and their scores."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ganzoo.data.shapes import LINE, MOONS, RING, SPIRAL, TWO_GAUSSIANS, Curves2
 from ganzoo.errors import DataError, MetricError
 from ganzoo.plugins import get_registry
 
-SHAPES = {"line": LINE, "two-gaussians": TWO_GAUSSIANS, "ring": RING, "spiral": SPIRAL, "moons": MOONS}
+SHAPES = {"line": LINE, "two-gaussians": TWO_GAUSSIANS, "ring": RING, "spiral": SPIRAL, "two-moons": MOONS}
 
 
 @pytest.mark.parametrize("name", sorted(SHAPES))
@@ -38,7 +38,7 @@ def test_real_data_covers_every_mode_evenly_with_high_quality(name):
     assert scores["kl_uniform"] == pytest.approx(0.0, abs=0.01)
 
 
-@pytest.mark.parametrize("name", ["line", "ring", "spiral", "moons"])
+@pytest.mark.parametrize("name", ["line", "ring", "spiral", "two-moons"])
 def test_samples_from_half_of_a_curve_cover_about_half_of_its_arcs(name):
     shape = SHAPES[name]
     data = shape.load(DataRequest(split="test", seed=0))

@@ -1,5 +1,5 @@
 """GAN Lab's 2-D distributions (Kahng et al. 2018, https://poloclub.github.io/ganlab/): a line, two Gaussians, a
-ring, a spiral and two moons, as datasets beside ``ring8`` / ``grid25``.
+ring, a spiral and two moons (``two-moons``), as datasets beside ``ring8`` / ``grid25``.
 
 ``two-gaussians`` is a :class:`~ganzoo.data.toy.GaussianMixture2D` of two wide modes, scored like ``ring8``. The
 others are *curves*: a position drawn uniformly along the curves' total length, plus isotropic Gaussian noise of

@@ -256,7 +256,7 @@
       this.plane = new Plane(canvas, rec, size);
       this.info = el("p", { class: "info" });
       this.colourbar = el("div", { class: "colourbar" });
-      this.charts = rec.charts.map((spec) => new Chart(rec, spec, compare ? 360 : 440, compare ? 88 : 104));
+      this.charts = rec.charts.map((spec) => new Chart(rec, spec, compare ? 360 : 600, compare ? 88 : 110));
       this.title = el("h2", { text: rec.title });
       this.node = el("section", { class: "panel" },
         el("div", { class: "plane-box" }, this.title, canvas, this.colourbar, this.info),
