@@ -36,13 +36,29 @@ def _missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
-def browser():
-    missing = _missing()
+def _skip_or_fail(missing: str | None) -> None:
+    """Skip when something the browser tests need is missing, or fail where CI requires the browser."""
     if missing:
         if os.environ.get("GANZOO_REQUIRE_BROWSER") == "1":
             pytest.fail(f"GANZOO_REQUIRE_BROWSER=1 but {missing}")
         pytest.skip(f"no headless browser: {missing}")
+
+
+def test_a_missing_browser_skips_here_and_fails_where_ci_requires_it(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    missing = _missing()
+    assert missing and "chromium" in missing
+    monkeypatch.delenv("GANZOO_REQUIRE_BROWSER", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no headless browser"):
+        _skip_or_fail(missing)
+    monkeypatch.setenv("GANZOO_REQUIRE_BROWSER", "1")
+    with pytest.raises(pytest.fail.Exception, match="GANZOO_REQUIRE_BROWSER=1"):
+        _skip_or_fail(missing)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _skip_or_fail(_missing())
     os.environ.setdefault("SE_OFFLINE", "true")  # selenium must never download a driver or a browser
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service

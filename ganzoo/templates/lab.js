@@ -39,12 +39,15 @@
     const lut = new Uint8ClampedArray(256 * 3);
     for (let i = 0; i < 256; i++) {
       const t = i / 255;
-      const c = colours.length > 1 ? (t < 0.5 ? mix(low, WHITE, 2 * t) : mix(WHITE, high, 2 * t - 1)) : mix(low, high, t);
+      const c = colours.length === 1 ? mix(low, high, t)
+        : t < 0.5 ? mix(low, WHITE, 2 * t) : mix(WHITE, high, 2 * t - 1);
       lut.set(mix(c, [255, 255, 255], 0.45), 3 * i);
     }
     return lut;
   }
   const css = (c) => `rgb(${c.join(",")})`;
+  const gradient = (lut) => `linear-gradient(90deg,${[0, 64, 128, 191, 255]
+    .map((i) => css(Array.from(lut.subarray(3 * i, 3 * i + 3)))).join(",")})`;
 
   // --- small helpers --------------------------------------------------------------------------------------------
   function el(tag, attrs, ...children) {
@@ -91,7 +94,9 @@
       this.luts = {};
       for (const l of rec.layers) if (l.kind === "heatmap") this.luts[l.name] = ramp(l.colour.split(/\s+/));
     }
-    px(qx, qy) { return [M.left + (qx / POSITION_SCALE + 1) / 2 * this.w, M.top + (1 - qy / POSITION_SCALE) / 2 * this.h]; }
+    px(qx, qy) { // quantised position -> canvas pixels
+      return [M.left + (qx / POSITION_SCALE + 1) / 2 * this.w, M.top + (1 - qy / POSITION_SCALE) / 2 * this.h];
+    }
 
     draw(frame, visible) {
       const ctx = this.ctx;
@@ -212,7 +217,8 @@
       const Y = (v) => CM.top + (1 - (v - lo) / (hi - lo)) * h;
       ctx.clearRect(0, 0, this.width, this.height);
       ctx.strokeStyle = "#bbb"; ctx.lineWidth = 1; ctx.strokeRect(CM.left + 0.5, CM.top + 0.5, w, h);
-      ctx.fillStyle = "#444"; ctx.font = "10px system-ui, sans-serif"; ctx.textAlign = "right"; ctx.textBaseline = "middle";
+      ctx.fillStyle = "#444"; ctx.font = "10px system-ui, sans-serif";
+      ctx.textAlign = "right"; ctx.textBaseline = "middle";
       ctx.fillText(fmt(hi, 3), CM.left - 4, CM.top + 4); ctx.fillText(fmt(lo, 3), CM.left - 4, CM.top + h - 4);
       ctx.textBaseline = "top"; ctx.textAlign = "left"; ctx.fillText(`step ${first}`, CM.left, CM.top + h + 4);
       ctx.textAlign = "right"; ctx.fillText(`${last}`, CM.left + w, CM.top + h + 4);
@@ -235,12 +241,13 @@
           ctx.fillStyle = s.colour; ctx.beginPath();
           ctx.arc(X(current.step), Math.max(CM.top, Math.min(CM.top + h, Y(v))), 3, 0, 2 * Math.PI); ctx.fill();
         }
-        readout.push(el("span", { class: "series" }, el("i", { class: "swatch" + (s.dash ? " dash" : ""), style: `--c:${s.colour}` }),
-          `${s.label} ${fmt(v)}`));
+        const swatch = el("i", { class: "swatch" + (s.dash ? " dash" : ""), style: `--c:${s.colour}` });
+        readout.push(el("span", { class: "series" }, swatch, `${s.label} ${fmt(v)}`));
       }
       if (current) { // the cursor at the current frame
         ctx.strokeStyle = "#222"; ctx.lineWidth = 1;
-        ctx.beginPath(); ctx.moveTo(X(current.step) + 0.5, CM.top); ctx.lineTo(X(current.step) + 0.5, CM.top + h); ctx.stroke();
+        const x = X(current.step) + 0.5;
+        ctx.beginPath(); ctx.moveTo(x, CM.top); ctx.lineTo(x, CM.top + h); ctx.stroke();
       }
       const max = this.spec.max_key && current ? ` (of ${fmt(current.values[this.spec.max_key])})` : "";
       this.title.replaceChildren(el("strong", { text: this.spec.title + max }), " ", ...readout);
@@ -264,7 +271,9 @@
     }
     settingsAt(index) {
       let settings = this.rec.config;
-      for (let i = 0; i <= index && i < this.rec.frames.length; i++) if (this.rec.frames[i].settings) settings = { ...settings, ...this.rec.frames[i].settings };
+      for (const frame of this.rec.frames.slice(0, index + 1)) {
+        if (frame.settings) settings = { ...settings, ...frame.settings };
+      }
       return settings;
     }
     draw(point, visible) { // point: {index} of a frame of this recording, or {step} shared by several
@@ -280,9 +289,9 @@
       const heat = this.rec.layers.find((l) => l.kind === "heatmap" && visible[l.name]);
       const enc = heat && frame && frame.layers[heat.name];
       if (enc) {
-        const lut = this.plane.luts[heat.name], stops = [0, 64, 128, 191, 255].map((i) => `${css(Array.from(lut.subarray(3 * i, 3 * i + 3)))}`);
-        this.colourbar.replaceChildren(el("span", { text: fmt(enc.lo) }), el("i", { style: `background:linear-gradient(90deg,${stops.join(",")})` }),
-          el("span", { text: fmt(enc.hi) }), el("small", { text: heat.label }));
+        const bar = el("i", { style: `background:${gradient(this.plane.luts[heat.name])}` });
+        this.colourbar.replaceChildren(el("span", { text: fmt(enc.lo) }), bar, el("span", { text: fmt(enc.hi) }),
+          el("small", { text: heat.label }));
       } else this.colourbar.replaceChildren();
     }
   }
@@ -319,9 +328,10 @@
     const box = el("input", { type: "checkbox", "data-layer": l.name });
     box.checked = l.visible;
     box.addEventListener("change", () => { state.visible[l.name] = box.checked; draw(); });
-    const swatchColour = l.colour.split(/\s+/).pop();
-    layersBox.append(el("label", { class: "toggle" }, box,
-      el("i", { class: `swatch ${KIND_SHAPES[l.kind]}`, style: `--c:${swatchColour}` }), l.label));
+    const colours = l.colour.split(/\s+/);
+    const style = l.kind === "heatmap" ? `background:${gradient(ramp(colours))}` : `--c:${colours[0]}`;
+    layersBox.append(el("label", { class: "toggle" }, box, el("i", { class: `swatch ${KIND_SHAPES[l.kind]}`, style }),
+      l.label));
   }
 
   const scrubber = document.getElementById("scrubber"), stepOut = document.getElementById("step");
@@ -371,7 +381,8 @@
     let version = DATA.live.version, timer = null, inFlight = null;
     const say = (text, bad) => { status.textContent = text; status.classList.toggle("error", !!bad); };
     async function call(path, body) {
-      const response = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+      const headers = { "Content-Type": "application/json" };
+      const response = await fetch(path, { method: "POST", headers, body: JSON.stringify(body) });
       const reply = await response.json();
       if (!response.ok) throw new Error(reply.error || response.statusText);
       return reply;
@@ -402,7 +413,10 @@
       if (inFlight) return inFlight;
       clearTimeout(timer);
       inFlight = fetchFrames()
-        .catch((err) => { say(`the lab server does not answer (${err.message}); the frames so far stay here`, true); return 2000; })
+        .catch((err) => {
+          say(`the lab server does not answer (${err.message}); the frames so far stay here`, true);
+          return 2000;
+        })
         .then((delay) => { inFlight = null; timer = setTimeout(poll, delay); });
       return inFlight;
     }
@@ -411,7 +425,9 @@
       catch (err) { say(err.message, true); }
     }
     trainButton.addEventListener("click", () => act({ do: trainButton.dataset.playing === "true" ? "pause" : "play" }));
-    for (const b of document.querySelectorAll("[data-action]")) b.addEventListener("click", () => { say(""); act({ do: b.dataset.action }); });
+    for (const b of document.querySelectorAll("[data-action]")) {
+      b.addEventListener("click", () => { say(""); act({ do: b.dataset.action }); });
+    }
     document.getElementById("live").addEventListener("submit", async (e) => {
       e.preventDefault();
       const body = {};
@@ -420,8 +436,11 @@
         body[name] = text === "" || isNaN(Number(text)) ? text : Number(text);
       }
       body.loss = document.getElementById("loss").value;
-      try { const reply = await call("/api/settings", body); say(`settings applied at step ${reply.live.step}`); show(reply.live); }
-      catch (err) { say(err.message, true); }
+      try {
+        const reply = await call("/api/settings", body);
+        say(`settings applied at step ${reply.live.step}`);
+        show(reply.live);
+      } catch (err) { say(err.message, true); }
     });
     document.getElementById("save").addEventListener("click", async () => {
       try { say(`wrote ${(await call("/api/save", {})).path}`); } catch (err) { say(err.message, true); }
