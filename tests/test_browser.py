@@ -128,7 +128,7 @@ def _scrub(driver, index: int) -> None:
 
 @pytest.fixture(scope="module")
 def lab_page(tmp_path_factory) -> tuple[Path, list[int]]:
-    recording = record(TrainConfig("gan", dataset="ring8", steps=60, batch_size=32, z_dim=2, device="cpu"), every=5)
+    recording = record(TrainConfig("gan", dataset="ring8", steps=40, batch_size=32, z_dim=2, device="cpu"), every=5)
     path = write_page(tmp_path_factory.mktemp("lab") / "lab.html", [recording])
     return path, [f.step for f in recording.frames]
 
@@ -164,22 +164,22 @@ def test_the_lab_page_works_from_file_without_console_errors(browser, lab_page, 
     _wait(browser, lambda d: _step(d) > 0, "play did not advance the frame counter")
     browser.find_element("id", "play").click()  # pause
     _scrub(browser, len(steps) - 1)
-    assert _step(browser) == 60
+    assert _step(browser) == 40
     assert _errors(browser) == []
     browser.save_screenshot(str(screenshots / "lab.png"))
     assert (screenshots / "lab.png").stat().st_size > 10_000
 
 
 def test_the_comparison_page_shows_each_run_at_the_same_step(browser, tmp_path, screenshots):
-    config = {"dataset": "ring8", "steps": 20, "batch_size": 32, "device": "cpu"}
-    recordings = [record(TrainConfig("gan", **config), every=4), record(TrainConfig("wgan-gp", **config), every=5)]
+    config = {"dataset": "ring8", "steps": 10, "batch_size": 32, "device": "cpu"}
+    recordings = [record(TrainConfig("gan", **config), every=2), record(TrainConfig("wgan-gp", **config), every=5)]
     path = write_page(tmp_path / "compare.html", recordings)
     _open(browser, path.as_uri())
     assert len(browser.find_elements("css selector", "canvas.plane")) == 2
-    _scrub(browser, 3)  # the union of recorded steps: 0, 4, 5, 8, ...
-    assert _step(browser) == 8
+    _scrub(browser, 4)  # the union of recorded steps: 0, 2, 4, 5, 6, 8, 10
+    assert _step(browser) == 6
     titles = [t.text for t in browser.find_elements("css selector", ".panel h2")]
-    assert titles == ["gan on ring8, seed 0 · step 8", "wgan-gp on ring8, seed 0 · step 5"]
+    assert titles == ["gan on ring8, seed 0 · step 6", "wgan-gp on ring8, seed 0 · step 5"]
     assert _errors(browser) == []
     browser.save_screenshot(str(screenshots / "lab-compare.png"))
 
