@@ -19,18 +19,19 @@ _LAZY = {
     **dict.fromkeys(("CheckpointError", "ConfigError", "DataError", "DeviceError", "GanzooError", "MetricError",
                      "PluginError", "UnknownNameError"), "ganzoo.errors"),
     "hookimpl": "ganzoo.hookspecs",
-    **dict.fromkeys(("Discriminator", "Generator", "Loss", "PenaltyInputs", "Regulariser", "init_normal_"),
-                    "ganzoo.interfaces"),
+    **dict.fromkeys(("Discriminator", "Generator", "LabProbe", "Loss", "PenaltyInputs", "Regulariser",
+                     "init_normal_"), "ganzoo.interfaces"),
     "Logger": "ganzoo.loggers",
-    **dict.fromkeys(("DatasetSpec", "ExporterSpec", "ExtractorSpec", "LoggerSpec", "LossSpec", "OptimizerSpec",
-                     "RegulariserSpec", "TrainDefaults", "VariantSpec"), "ganzoo.registry"),
+    **dict.fromkeys(("DatasetSpec", "ExporterSpec", "ExtractorSpec", "LabLayerSpec", "LoggerSpec", "LossSpec",
+                     "OptimizerSpec", "RegulariserSpec", "TrainDefaults", "VariantSpec"), "ganzoo.registry"),
     **dict.fromkeys(("bench", "create", "export", "fid", "interpolate", "list_variants", "load", "sample", "train"),
                     "ganzoo.api"),
 }
 
 __all__ = [
     "CheckpointError", "ConfigError", "DataError", "DatasetSpec", "DeviceError", "Discriminator", "ExporterSpec",
-    "ExtractorSpec", "GanzooError", "Generator", "Logger", "LoggerSpec", "Loss", "LossSpec", "MetricError",
+    "ExtractorSpec", "GanzooError", "Generator", "LabLayerSpec", "LabProbe", "Logger", "LoggerSpec", "Loss",
+    "LossSpec", "MetricError",
     "OptimizerSpec", "PenaltyInputs", "PluginError", "Regulariser", "RegulariserSpec", "TrainDefaults",
     "UnknownNameError", "VariantSpec", "__version__", "bench", "create", "export", "fid", "hookimpl", "init_normal_",
     "interpolate", "list_variants", "load", "sample", "train",
@@ -65,12 +66,13 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time the names abov
         UnknownNameError,
     )
     from ganzoo.hookspecs import hookimpl
-    from ganzoo.interfaces import Discriminator, Generator, Loss, PenaltyInputs, Regulariser, init_normal_
+    from ganzoo.interfaces import Discriminator, Generator, LabProbe, Loss, PenaltyInputs, Regulariser, init_normal_
     from ganzoo.loggers import Logger
     from ganzoo.registry import (
         DatasetSpec,
         ExporterSpec,
         ExtractorSpec,
+        LabLayerSpec,
         LoggerSpec,
         LossSpec,
         OptimizerSpec,

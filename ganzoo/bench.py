@@ -68,6 +68,7 @@ class BenchResult:
 
     out: Path
     metrics: dict[str, Any]
+    lab: Any = None  # the lab recording (ganzoo.lab.Recording) of a trained point run, for comparison pages
 
     @property
     def report_md(self) -> Path:
@@ -300,6 +301,7 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
         with clock.phase("sampling"):
             return _generate(untrained, n, sample_seed, device, labels=labels)
 
+    lab = None
     metrics: dict[str, Any] = {
         "variant": spec.name, "dataset": train_cfg.dataset, "num_samples": n, "seed": config.seed,
         "sample_seed": sample_seed, "run": str(run_dir),
@@ -345,11 +347,18 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
                      limits=(-bound, bound))
         save_scatter(untrained_grid, out / "samples_step0.png", reference=real.data[:n],
                      title=f"{spec.name} step 0 (untrained)", limits=(-bound, bound))
+        if not source:  # the lab page: GAN Lab's views of the same configuration, re-run with a frame every few steps
+            from ganzoo.lab import record, write_page
+
+            with clock.phase("lab"):
+                log(f"recording the lab page -> {out / 'lab.html'}")
+                lab = record(train_cfg, registry=registry)
+                write_page(out / "lab.html", [lab])
     metrics["fid_while_training"] = fid_records(find_run(Path(run_dir)).read_metrics())
     metrics["timings_s"]["total"] = time.perf_counter() - started
     pictures = {name: Path(run_dir) / f"{name}.png" for name in ("losses", "fid")}
     write_report(out, metrics, {name: path for name, path in pictures.items() if path.exists()})
-    return BenchResult(out, metrics)
+    return BenchResult(out, metrics, lab)
 
 
 def _score_images(registry: Registry, name: str, train_cfg: TrainConfig, loaded: Any, fake: torch.Tensor,

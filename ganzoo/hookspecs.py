@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         DatasetSpec,
         ExporterSpec,
         ExtractorSpec,
+        LabLayerSpec,
         LoggerSpec,
         LossSpec,
         RegulariserSpec,
@@ -85,4 +86,15 @@ def ganzoo_register_exporters(register: Callable[[ExporterSpec], None]) -> None:
 
     ``ganzoo export RUN OUT --format NAME`` writes a run's sampling generator with the exporter ``NAME``; the
     built-in ``onnx`` and ``torchscript`` formats are registered through this hook.
+    """
+
+
+@hookspec
+def ganzoo_register_lab_layers(register: Callable[[LabLayerSpec], None]) -> None:
+    """Register layers of ``ganzoo lab``'s plane view: call ``register(LabLayerSpec(...))`` once per layer.
+
+    At every recorded step the lab calls each layer's ``compute`` with a :class:`ganzoo.LabProbe` (copies of the
+    networks, the fixed noise and its samples, real samples, the heatmap grid) and draws what it returns as points,
+    a heatmap, arrows or a mesh, with a toggle and a legend entry. The built-in layers (real and generated samples,
+    D's decision surface, G's gradient field, the manifold) are registered this way.
     """

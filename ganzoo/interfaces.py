@@ -162,3 +162,29 @@ class Regulariser(Protocol):
     g_penalty: Callable[[PenaltyInputs], torch.Tensor] | None
     after_step: Callable[[nn.Module, float], None] | None
     augment: Callable[[torch.Tensor], torch.Tensor] | None
+
+
+@dataclass
+class LabProbe:
+    """What a lab layer (:class:`ganzoo.LabLayerSpec`) is shown at each recorded step of ``ganzoo lab``.
+
+    ``generator`` and ``discriminator`` are copies of the networks being trained, in eval mode, so a layer cannot
+    change the training run; ``loss`` is the loss being trained. ``z`` ``(N, z_dim)`` is the recording's fixed noise
+    and ``fake`` its samples, ``generator(z)`` ``(N, 2)``; ``real`` ``(N, 2)`` is a fixed set of real samples.
+    ``grid`` ``(H * W, 2)`` holds the points a heatmap is evaluated on, row by row from the top left of the plane,
+    ``grid_shape`` is ``(H, W)`` and ``box`` ``(x_min, x_max, y_min, y_max)`` the plane shown. Everything lives on
+    the training device. A layer that needs randomness draws it from its own ``torch.Generator``, never the global
+    one.
+    """
+
+    step: int
+    generator: nn.Module
+    discriminator: nn.Module
+    loss: Loss
+    z: torch.Tensor
+    fake: torch.Tensor
+    real: torch.Tensor
+    grid: torch.Tensor
+    grid_shape: tuple[int, int]
+    box: tuple[float, float, float, float]
+

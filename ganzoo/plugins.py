@@ -28,6 +28,7 @@ from ganzoo.registry import (
     DatasetSpec,
     ExporterSpec,
     ExtractorSpec,
+    LabLayerSpec,
     LoggerSpec,
     LossSpec,
     Registry,
@@ -46,6 +47,7 @@ _HOOKS: dict[str, type] = {
     "ganzoo_register_extractors": ExtractorSpec,
     "ganzoo_register_loggers": LoggerSpec,
     "ganzoo_register_exporters": ExporterSpec,
+    "ganzoo_register_lab_layers": LabLayerSpec,
 }
 
 

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ganzoo.errors import ConfigError, PluginError, UnknownNameError
-from ganzoo.interfaces import Discriminator, Generator, PenaltyInputs
+from ganzoo.interfaces import Discriminator, Generator, LabProbe, PenaltyInputs
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -316,6 +316,44 @@ class ExporterSpec:
         _missing(self, what)
 
 
+LAB_LAYER_KINDS = ("heatmap", "mesh", "points", "arrows")  # also the order they are drawn in, bottom to top
+
+
+@dataclass(frozen=True)
+class LabLayerSpec:
+    """A layer of the plane ``ganzoo lab`` draws: ``compute(probe)`` at every recorded step, drawn as ``kind``.
+
+    What ``compute`` returns for each kind (a float tensor, on any device):
+
+    - ``"points"``: ``(N, 2)`` positions, drawn as dots;
+    - ``"heatmap"``: ``(H * W,)`` one value per point of ``probe.grid``, drawn behind everything, from the lowest value
+      of the frame to the highest;
+    - ``"arrows"``: ``(N, 4)``: origin ``x, y`` and direction ``dx, dy``; the longest arrow of a frame gets a fixed
+      length on screen and the others their share of it;
+    - ``"mesh"``: ``(R, C, 2)`` positions, drawn as the lines joining neighbours along rows and columns.
+
+    ``colour`` is a CSS colour; a heatmap takes two, low and high (``"#762a83 #1b7837"``). A ``static`` layer is
+    computed once, at step 0 (the real data); ``visible`` says whether the page opens with it shown.
+    """
+
+    name: str
+    summary: str  # the legend's label
+    kind: str
+    compute: Callable[[LabProbe], torch.Tensor]
+    colour: str = "#444444"
+    static: bool = False
+    visible: bool = True
+
+    def __post_init__(self) -> None:
+        _check_name(self.name, "lab layer")
+        if self.kind not in LAB_LAYER_KINDS:
+            raise PluginError(f"lab layer {self.name!r}: kind must be one of {', '.join(LAB_LAYER_KINDS)}")
+        if not callable(self.compute):
+            raise PluginError(f"lab layer {self.name!r}: compute must be callable")
+        if not isinstance(self.colour, str) or not self.colour.strip() or any(c in self.colour for c in "<>\"'"):
+            raise PluginError(f"lab layer {self.name!r}: colour must be a CSS colour such as '#1b7837'")
+
+
 def _check_name(name: object, kind: str) -> None:
     if not isinstance(name, str) or not name or any(c.isspace() or c == ":" for c in name):
         raise PluginError(f"{kind} name must be a non-empty string without spaces or ':', got {name!r}")
@@ -337,6 +375,7 @@ _SPEC_KINDS: dict[type, str] = {
     ExtractorSpec: "extractor",
     LoggerSpec: "logger",
     ExporterSpec: "exporter",
+    LabLayerSpec: "lab layer",
 }
 
 
@@ -383,6 +422,10 @@ class Registry:
                                    "unset them to load every plugin" + (f"; {hint}" if hint else ""))
         raise UnknownNameError(kind, name, table, hint)
 
+    def specs(self, kind: str) -> list[Any]:
+        """Every spec of ``kind``, in the order the plugins registered them."""
+        return [entry.spec for entry in self._items[kind].values()]
+
     def get(self, kind: str, name: str) -> Any:
         """The spec registered under ``name``."""
         return self.entry(kind, name).spec
@@ -415,3 +458,5 @@ class Registry:
 
     def exporter(self, name: str) -> ExporterSpec:
         return self.get("exporter", name)
+    def lab_layer(self, name: str) -> LabLayerSpec:
+        return self.get("lab layer", name)

@@ -1,10 +1,11 @@
-"""Benchmark reports: ``metrics.json``, ``report.md`` and a self-contained ``report.html``."""
+"""Benchmark reports: ``metrics.json``, ``report.md`` and a self-contained ``report.html`` (rendered from the Jinja2
+template ``ganzoo/templates/report.html``)."""
 
 from __future__ import annotations
 
 import base64
-import html
 import json
+import shlex
 import shutil
 from pathlib import Path
 from typing import Any
@@ -198,25 +199,60 @@ def _conditional_section(c: dict[str, Any], images: dict[str, str]) -> list[str]
     return parts + [""]
 
 
-def _html(markdown_text: str, metrics: dict[str, Any], out: Path, images: dict[str, str]) -> str:
-    """A small self-contained HTML page (images inlined) with the same content as the markdown report."""
-    def img(name: str) -> str:
-        data = base64.b64encode((out / images[name]).read_bytes()).decode()
-        return f'<img alt="{name}" src="data:image/png;base64,{data}">'
+def _commands(metrics: dict[str, Any]) -> list[str]:
+    """Commands that reproduce this report (and its lab page, for point data)."""
+    m, cfg = metrics, metrics["train"]["config"]
+    common = (f"--dataset {shlex.quote(m['dataset'])} --steps {m['train']['steps']} --batch-size {cfg['batch_size']} "
+              f"--seed {m['seed']}")
+    commands = [f"ganzoo bench {m['variant']} {common} --num-samples {m['num_samples']}",
+                f"ganzoo sample {shlex.quote(m['run'])} -n 64 -o samples.png --seed {m['sample_seed']}"]
+    if "toy" in m:
+        commands.append(f"ganzoo lab {m['variant']} {common}")
+    return commands
 
-    rows = _score_rows(metrics) + _toy_rows(metrics)
-    head = ["extractor", "metric", f"step {metrics['train']['steps']}", "step 0", "floor (real vs real)"]
-    table = "<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>" + "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows) + "</table>"
-    paragraphs = [html.escape(line) for line in markdown_text.splitlines()
-                  if line and not line.startswith(("|", "![", "#"))]
-    pictures = " ".join(img(k) for k in images)
-    return ("<!doctype html><meta charset='utf-8'><title>ganzoo bench</title>"
-            "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}"
-            "td,th{border:1px solid #ccc;padding:.2em .6em;text-align:right}img{max-width:100%}</style>"
-            f"<h1>{html.escape(markdown_text.splitlines()[0].lstrip('# '))}</h1>"
-            + "".join(f"<p>{p}</p>" for p in paragraphs[:1]) + table
-            + "".join(f"<p>{p}</p>" for p in paragraphs[1:]) + f"<p>{pictures}</p>")
+
+_CAPTIONS = {
+    "losses": "D and G loss at every training step, raw and smoothed.",
+    "fid": "FID while training, against the training split (the table above is against the test split).",
+}
+
+
+def _page(metrics: dict[str, Any], out: Path, images: dict[str, str]) -> str:
+    """report.html: the report as a page (Jinja2 template ``report.html``), images inlined so it travels alone."""
+    from ganzoo.templating import render
+
+    def data_uri(name: str) -> str:
+        return "data:image/png;base64," + base64.b64encode((out / images[name]).read_bytes()).decode()
+
+    m = metrics
+    points = "toy" in m
+    steps = m["train"]["steps"]
+    samples = [
+        {"src": data_uri("samples"), "alt": f"samples at step {steps}", "pixels": not points,
+         "caption": (f"Step {steps}: {m['num_samples']} generated points over the real test points." if points else
+                     f"Step {steps}: 8 samples of each class, one row per class (noise seed {m['sample_seed']})."
+                     if m.get("conditional") else
+                     f"Step {steps}: 64 samples from fixed noise (seed {m['sample_seed']}).")},
+        {"src": data_uri("samples_step0"), "alt": "samples of the untrained network", "pixels": not points,
+         "caption": f"Step 0, untrained: 64 samples (noise seed {m['sample_seed']}) from the network training "
+                    "started from."},
+    ]
+    curve = m.get("fid_while_training") or []
+    plots = [{"src": data_uri(name), "alt": name, "caption": _CAPTIONS[name]
+              + (f" {curve[-1]['extractor']}, N={curve[-1]['fid_n']}." if name == "fid" and curve else "")}
+             for name in ("losses", "fid") if name in images]
+    skipped = {f"{ext}/{k}": v for ext, block in m.get("scores", {}).items()
+               for k, v in block["final"].get("skipped", {}).items()}
+    lab = out / "lab.html"
+    cond = m.get("conditional")
+    if cond:
+        cond = {**cond, "names": cond.get("class_names") or [str(i) for i in range(cond.get("num_classes", 0))],
+                "confusion": data_uri("confusion") if "confusion" in images else None}
+    return render(
+        "report.html", m=m, cfg=m["train"]["config"], steps=steps, rows=_score_rows(m) + _toy_rows(m),
+        anchor=_anchor_line(m) if m["scores"] else "", samples=samples, plots=plots,
+        timings=list(m["timings_s"].items()), skipped=sorted(skipped.items()), commands=_commands(m), cond=cond,
+        lab={"href": lab.name, "mb": lab.stat().st_size / 1e6} if lab.is_file() else None)
 
 
 def write_report(out: Path, metrics: dict[str, Any], pictures: dict[str, Path]) -> None:
@@ -234,8 +270,8 @@ def write_report(out: Path, metrics: dict[str, Any], pictures: dict[str, Path]) 
                  lambda tmp: Path(tmp).write_text(json.dumps(metrics, indent=2, default=str)))
     text = _markdown(metrics, images)
     atomic_write(out / "report.md", lambda tmp: Path(tmp).write_text(text))
-    page = _html(text, metrics, out, images)
-    atomic_write(out / "report.html", lambda tmp: Path(tmp).write_text(page))
+    page = _page(metrics, out, images)
+    atomic_write(out / "report.html", lambda tmp: Path(tmp).write_text(page, encoding="utf-8"))
 
 
 def write_comparison(results: list[Any], out: Path) -> Path:
@@ -268,6 +304,12 @@ def write_comparison(results: list[Any], out: Path) -> Path:
               for r in results}
     qpm = plot_fid(curves, out / "quality_per_minute.png", title="Quality per minute: FID while training")
     text = "# ganzoo bench comparison\n\n" + _md_table(header, rows) + "\n"
+    labs = [r.lab for r in results if getattr(r, "lab", None) is not None]
+    if len(labs) > 1:
+        from ganzoo.lab import write_page
+
+        write_page(out / "lab.html", labs)
+        text += "\nThe runs side by side, step by step, in GAN Lab's views: [lab.html](lab.html)\n"
     if qpm is not None:
         text += ("\nFID while training against the training split, every run overlaid (lower is better; the x axis "
                  "of the right panel counts training steps only):\n\n![quality per minute](quality_per_minute.png)\n")

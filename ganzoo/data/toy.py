@@ -76,7 +76,16 @@ def mode_scores(samples: torch.Tensor, means: torch.Tensor, std: float, *, sigma
     finite = torch.isfinite(x).all(dim=1)
     dist = torch.cdist(x[finite], means.to(torch.float64))  # (N_finite, K)
     nearest_dist, nearest = dist.min(dim=1)
-    good = nearest_dist < sigmas * std
+    return scores_from_nearest(nearest_dist, nearest, n, k, sigmas * std, min_count=min_count,
+                               strict_share=strict_share)
+
+
+def scores_from_nearest(nearest_dist: torch.Tensor, nearest: torch.Tensor, n: int, k: int, threshold: float, *,
+                        min_count: int = 1, strict_share: float = 0.1) -> dict[str, float]:
+    """The :func:`mode_scores` dictionary from each finite sample's distance to the data (``nearest_dist``) and the
+    mode it is nearest to (``nearest``, in ``[0, k)``); ``n`` counts every sample, finite or not, and a sample is
+    high quality when its distance is below ``threshold``."""
+    good = nearest_dist < threshold
     hq_counts = torch.bincount(nearest[good], minlength=k)
     all_counts = torch.bincount(nearest, minlength=k).double()
     strict_min = strict_share * n / k

@@ -57,6 +57,26 @@ class StepStats:
 
 
 @dataclass
+class DStep:
+    """What one discriminator step produced (all detached)."""
+
+    loss: torch.Tensor  # D's loss, penalties included
+    real_scores: torch.Tensor
+    fake_scores: torch.Tensor
+    penalties: dict[str, torch.Tensor]  # unweighted value of each penalty applied at this step
+    real: torch.Tensor  # the real batch D saw (augmented): what a g_uses_real loss compares G's samples with
+    real_labels: torch.Tensor | None = None  # its class labels, for a conditional variant
+
+
+@dataclass
+class GStep:
+    """What one generator step produced (detached)."""
+
+    loss: torch.Tensor  # G's loss, penalties included
+    penalties: dict[str, torch.Tensor]  # unweighted value of each G-step penalty applied (logged as NAME_g)
+
+
+@dataclass
 class Events:
     """Optional callbacks, so the engine never prints: the CLI draws a progress bar from these."""
 
@@ -260,38 +280,45 @@ class Trainer:
             scaler.step(optimizer)
             scaler.update()
 
-    def train_step(self) -> StepStats:
-        """``n_critic`` D steps (each on a fresh real batch) then one G step; returns the last values seen.
+    def d_step(self, index: int) -> DStep:
+        """One discriminator update on real batch ``index`` and fresh noise (and labels, for a conditional variant).
 
-        D's loss is the adversarial loss plus each active penalty times its value; each constraint then acts on D's
+        D minimises the adversarial loss plus each active penalty times its value; each constraint then acts on D's
         weights; augmentations apply to everything D sees. The engine knows regularisers only by these roles.
         """
-        cfg = self.config
-        started = time.perf_counter()
         self.D.requires_grad_(True)
         terms: dict[str, torch.Tensor] = {}
-        for k in range(cfg.n_critic):
-            d_index = self.step * cfg.n_critic + k
-            real, real_labels = self._real_batch(d_index)
-            z, fake_labels = self._noise(), self._fake_labels()
-            with self._autocast():
-                with torch.no_grad():
-                    fake = generate(self._g_plain, z, fake_labels)
-                real, fake = self._augment(real), self._augment(fake)
-                real_scores = discriminate(self._d_step, real, real_labels)
-                fake_scores = discriminate(self._d_step, fake, fake_labels)
-                d_loss = self.loss.d_loss(real_scores.float(), fake_scores.float())
-            if self.penalties:
-                # eager D: compiled graphs do not support the double backward most penalties need
-                inputs = PenaltyInputs(self.D, real.detach(), fake.detach(), self._uniform, real_labels, fake_labels)
-                d_loss = self._add_penalties(d_loss, self.penalties, "penalty", inputs, d_index, terms)
-            self._backward_step(d_loss, self.opt_d, "D")
-            for spec, value in self.constraints:
-                with torch.no_grad():
-                    spec.after_step(self.D, value)
+        real, real_labels = self._real_batch(index)
+        z, fake_labels = self._noise(), self._fake_labels()
+        with self._autocast():
+            with torch.no_grad():
+                fake = generate(self._g_plain, z, fake_labels)
+            real, fake = self._augment(real), self._augment(fake)
+            real_scores = discriminate(self._d_step, real, real_labels)
+            fake_scores = discriminate(self._d_step, fake, fake_labels)
+            d_loss = self.loss.d_loss(real_scores.float(), fake_scores.float())
+        if self.penalties:
+            # eager D: compiled graphs do not support the double backward most penalties need
+            inputs = PenaltyInputs(self.D, real.detach(), fake.detach(), self._uniform, real_labels, fake_labels)
+            d_loss = self._add_penalties(d_loss, self.penalties, "penalty", inputs, index, terms)
+        self._backward_step(d_loss, self.opt_d, "D")
+        for spec, value in self.constraints:
+            with torch.no_grad():
+                spec.after_step(self.D, value)
+        return DStep(d_loss.detach(), real_scores.detach(), fake_scores.detach(), terms, real.detach(), real_labels)
 
-        # G step: D's weights are fixed, so its parameter gradients are not computed at all.
+    def g_step(self, real: torch.Tensor | None = None, real_labels: torch.Tensor | None = None) -> GStep:
+        """One generator update, D's weights fixed (its parameter gradients are not computed at all); then the EMA
+        follows G and ``step`` advances. Returns G's loss and its penalties.
+
+        ``real`` (with ``real_labels``) is what D's last step saw, for a loss whose G side needs D's scores on real
+        data (``g_uses_real``) and for G-step penalties; without it they use real batch ``step * n_critic``.
+        """
         self.D.requires_grad_(False)
+        terms: dict[str, torch.Tensor] = {}
+        if real is None and (self.loss.g_uses_real or self.g_penalties):
+            real, real_labels = self._real_batch(self.step * self.config.n_critic)
+            real = self._augment(real)
         z, fake_labels = self._noise(), self._fake_labels()
         with self._autocast():
             fake = self._augment(generate(self._g_step, z, fake_labels))
@@ -305,10 +332,21 @@ class Trainer:
         if self.ema is not None:
             self.ema.update(self.G, self.step)
         self.step += 1
+        return GStep(g_loss.detach(), terms)
+
+    def train_step(self) -> StepStats:
+        """``n_critic`` D steps (each on a fresh real batch) then one G step; returns the last values seen."""
+        cfg = self.config
+        started = time.perf_counter()
+        terms: dict[str, torch.Tensor] = {}
+        for k in range(cfg.n_critic):
+            d = self.d_step(self.step * cfg.n_critic + k)
+            terms.update(d.penalties)
+        g = self.g_step(d.real, d.real_labels)
+        terms.update(g.penalties)
 
         # one device sync per step for everything that is logged
-        logged = [d_loss.detach(), g_loss.detach(), real_scores.detach().float().mean(),
-                  fake_scores.detach().float().mean(), *terms.values()]
+        logged = [d.loss, g.loss, d.real_scores.float().mean(), d.fake_scores.float().mean(), *terms.values()]
         values = self.world.mean(torch.stack(logged)).tolist()  # means over ranks: the global batch's values
         if not all(math.isfinite(v) for v in values[:2]):
             raise self._diverged(f"d_loss={values[0]}, g_loss={values[1]}")
