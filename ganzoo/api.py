@@ -85,9 +85,12 @@ class LoadedRun:
 
 
 def load(path: str | Path, device: str = "cpu", registry: Registry | None = None) -> LoadedRun:
-    """Load a run directory (its newest valid checkpoint) or one checkpoint file, in eval mode."""
+    """Load a run directory (its newest valid checkpoint), one checkpoint file, or trained weights
+    (``"pretrained:dcgan/mnist"``, ``"hf://owner/name"``, a model folder; :mod:`ganzoo.pretrained`), in eval mode."""
+    from ganzoo.pretrained import model_path
+
     registry = _registry(registry)
-    path = Path(path)
+    path = model_path(path, registry) or Path(path)
     run = find_run(path)
     candidates = [path] if path.is_file() else [p for _, p in reversed(run.list_checkpoints())]
     if not candidates:
@@ -100,12 +103,14 @@ def load(path: str | Path, device: str = "cpu", registry: Registry | None = None
             spec = registry.variant(meta["variant"])
             data_shape = tuple(json.loads(meta["data_shape"]))
             classes = int(meta.get("num_classes", "0"))  # absent before conditional variants: unconditional
-            g, d = build(spec, data_shape, int(meta["z_dim"]), classes)
+            # the options it trained with; none recorded (runs before ganzoo 0.2): the builders' own defaults
+            options = config.network or {}
+            g, d = build(spec, data_shape, int(meta["z_dim"]), classes, **options)
             ckpt.load_module("G", g, tensors, candidate)
             ckpt.load_module("D", d, tensors, candidate)
             ema = None
             if any(k.startswith("G_ema.") for k in tensors):
-                ema, _ = build(spec, data_shape, int(meta["z_dim"]), classes)
+                ema, _ = build(spec, data_shape, int(meta["z_dim"]), classes, **options)
                 ckpt.load_module("G_ema", ema, tensors, candidate)
         except (CheckpointError, ConfigError, KeyError, ValueError) as exc:
             problems.append(f"{candidate.name}: {exc}")
@@ -224,16 +229,25 @@ def bench(variant: str | None = None, *, registry: Registry | None = None, event
 
 
 def export(source: str | Path, out: str | Path | None = None, *, format: str = "onnx",
-           registry: Registry | None = None) -> Path:
+           registry: Registry | None = None, dtype: str = "float16", push: str | None = None) -> Path:
     """Write the sampling generator (the EMA one when the run kept one) of run or checkpoint ``source`` in
     ``format`` (a registered exporter: "onnx", "torchscript", or a plugin's) to ``out``; returns the path.
 
     The exported model takes ``z`` of shape ``(B, z_dim)`` for any ``B``. ``out`` defaults to
     ``generator<suffix>`` in the run directory.
+
+    ``format="hub"`` writes ganzoo's own model folder instead, in the Hugging Face Hub's model-repo layout
+    (``model.safetensors`` with G, the EMA G and D stored as ``dtype``, ``config.json``, a ``README.md`` model
+    card; :mod:`ganzoo.pretrained`), which ``ganzoo.load`` reads back; ``push="hf://owner/name"`` then uploads it
+    (needs ``huggingface_hub`` and a token).
     """
     from ganzoo.engine.checkpoint import atomic_write
 
     registry = _registry(registry)
+    if format == "hub":
+        return _export_hub(source, out, registry, dtype, push)
+    if push is not None:
+        raise ConfigError("--push uploads a model folder: use it with --format hub")
     spec = registry.exporter(format)
     spec.check(f"--format {format}")
     run = load(source, device="cpu", registry=registry)
@@ -249,3 +263,32 @@ def export(source: str | Path, out: str | Path | None = None, *, format: str = "
             "ganzoo_io": "z ~ N(0, I) of shape (batch, z_dim) -> samples (batch, *data_shape), images in [-1, 1]"}
     atomic_write(target, lambda tmp: spec.export(g, Path(tmp), info))
     return target
+
+
+def _export_hub(source: str | Path, out: str | Path | None, registry: Registry, dtype: str,
+                push: str | None) -> Path:
+    from ganzoo.pretrained import HUB, HUB_INSTALL, write_model
+
+    dtypes = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
+    if dtype not in dtypes:
+        raise ConfigError(f"--dtype must be one of {', '.join(dtypes)}, got {dtype!r}")
+    if push is not None and (not push.startswith(HUB) or push[len(HUB):].count("/") != 1):
+        raise ConfigError(f"--push takes hf://OWNER/NAME, got {push!r}")
+    if out is None:
+        raise ConfigError("--format hub writes a folder: give OUT_DIR")
+    run = load(source, device="cpu", registry=registry)
+    folder = write_model(run, Path(out), dtypes[dtype])
+    if push is not None:
+        try:
+            from huggingface_hub import HfApi
+        except ImportError:
+            raise ConfigError(f"--push needs huggingface_hub, which is not installed: {HUB_INSTALL}") from None
+        repo = push[len(HUB):]
+        api = HfApi()
+        try:
+            api.create_repo(repo, exist_ok=True)
+            api.upload_folder(folder_path=str(folder), repo_id=repo, commit_message=f"ganzoo {run.spec.name}")
+        except Exception as exc:  # noqa: BLE001 - network, auth and permission errors come in many types
+            raise ConfigError(f"cannot push to {push} ({' '.join(str(exc).split())[:200]}); the folder is kept at "
+                              f"{folder}") from None
+    return folder

@@ -80,8 +80,8 @@ class BenchResult:
         for name, block in m.get("scores", {}).items():
             final, base, floor = block["final"], block["step0"], block["floor"]
             if final.get("fid") is not None:
-                parts.append(f"{name} FID {final['fid']:.2f} (untrained {base['fid']:.2f}, real-vs-real "
-                             f"{floor['fid']:.2f})")
+                untrained = f"untrained {base['fid']:.2f}, " if base.get("fid") is not None else ""
+                parts.append(f"{name} FID {final['fid']:.2f} ({untrained}real-vs-real {floor['fid']:.2f})")
         for key, value in m.get("toy", {}).get("final", {}).items():
             parts.append(f"{key} {value:.3g}" if isinstance(value, float) else f"{key} {value}")
         conditional = m.get("conditional") or {}
@@ -246,11 +246,17 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
     source = config.checkpoint or config.run
     reused = False
     if source:
-        run_dir = find_run(Path(source)).root
-        variant = TrainConfig.from_file(run_dir / "config.json").variant
+        from ganzoo.pretrained import PRETRAINED, model_path
+
+        model = model_path(source, registry)  # trained weights (pretrained:, hf://, a model folder), not a run
+        run_dir = model.parent if model is not None else find_run(Path(source)).root
+        variant = (ganzoo.load(model, registry=registry).spec.name if model is not None
+                   else TrainConfig.from_file(run_dir / "config.json").variant)
         if config.variant and config.variant != variant:
             raise ConfigError(f"{source} is a {variant!r} run, not {config.variant!r}")
-        out = Path(config.out or Path("bench-runs") / f"{variant}-scored-{run_dir.name}")
+        name = (str(source)[len(PRETRAINED):].replace("/", "-pretrained-") if str(source).startswith(PRETRAINED)
+                else f"{variant}-scored-{run_dir.name}")
+        out = Path(config.out or Path("bench-runs") / name)
         out.mkdir(parents=True, exist_ok=True)
     else:
         registry.variant(config.variant or "")
@@ -284,7 +290,8 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
         finally:
             bar.close()
         seed_everything(train_cfg.seed)  # the exact initial weights the trainer started from
-        untrained, _ = build(spec, loaded.generator.data_shape, loaded.generator.z_dim, classes)
+        untrained, _ = build(spec, loaded.generator.data_shape, loaded.generator.z_dim, classes,
+                             **(train_cfg.network or {}))
         grid_labels = balanced_labels(64, classes)
         if classes:  # 8 per class, one row each
             grid_labels = torch.arange(min(classes, 10)).repeat_interleave(8)
@@ -322,8 +329,16 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
                 baseline.append(untrained_samples())
             return baseline[0]
 
-        for name in _extractor_names(config, registry, dataset_base):
-            scores, cached = _score_images(registry, name, train_cfg, loaded, fake, untrained_images,
+        from ganzoo.engine.tracking import default_extractor
+
+        names = _extractor_names(config, registry, dataset_base)
+        # the untrained baseline only anchors the scale, so the cheap dataset-specific extractor scores it when
+        # there is one (2100 Inception forwards of noise cost minutes on a CPU); otherwise every extractor does
+        cheap = default_extractor(registry, train_cfg.dataset)
+        for name in names:
+            baseline_here = cheap not in names or name == cheap
+            scores, cached = _score_images(registry, name, train_cfg, loaded, fake,
+                                           untrained_images if baseline_here else None,
                                            {**untrained_key, "num_classes": dataset_spec.num_classes}, config.seed,
                                            device, clock, progress)
             metrics["scores"][name] = scores
@@ -362,12 +377,13 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
 
 
 def _score_images(registry: Registry, name: str, train_cfg: TrainConfig, loaded: Any, fake: torch.Tensor,
-                  untrained_images: Callable[[], torch.Tensor], untrained_key: dict[str, Any], seed: int,
+                  untrained_images: Callable[[], torch.Tensor] | None, untrained_key: dict[str, Any], seed: int,
                   device: torch.device, clock: _Clock, progress: ProgressFactory
                   ) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """Scores with extractor ``name``: the trained generator's ("final"), the untrained network's ("step0") and
     the real-vs-real floor ("floor"), all against the test split; the last two come from the cache when they can.
-    Returns the scores and which of them were cached."""
+    ``untrained_images=None`` skips the untrained score (its entries read None). Returns the scores and which of
+    them were cached."""
     from ganzoo.metrics.pipeline import extract, score
     from ganzoo.metrics.reference import reference_features
 
@@ -395,8 +411,10 @@ def _score_images(registry: Registry, name: str, train_cfg: TrainConfig, loaded:
               "reference": test.meta.get("cache_key"), "kid_seed": seed}
     floor, floor_cached = cached_score({**common, "kind": "floor", "train": train.meta.get("cache_key")},
                                        lambda: scored(train))
-    step0, step0_cached = cached_score({**untrained_key, **common},
-                                       lambda: scored(features(untrained_images(), "the untrained network")))
+    step0, step0_cached = {}, False
+    if untrained_images is not None:
+        step0, step0_cached = cached_score({**untrained_key, **common},
+                                           lambda: scored(features(untrained_images(), "the untrained network")))
     final = scored(features(fake, f"step {loaded.step}"))
     cached = [what for what, hit in (("floor", floor_cached), ("step0", step0_cached)) if hit]
     return {"final": final, "step0": step0, "floor": floor}, cached

@@ -42,9 +42,13 @@ def cli(ctx: click.Context, debug: bool) -> None:
 def _variant_row(registry, name: str) -> dict:
     entry = registry.entry("variant", name)
     spec = entry.spec
+    weights = [registry.get("pretrained", key) for key in registry.names("pretrained", f"{name}/*")]
     return {"name": spec.name, "summary": spec.summary, "loss": spec.loss, "n_critic": spec.defaults.n_critic,
             "image_sizes": list(spec.image_sizes), "channels": list(spec.channels),
-            "data": list(spec.data_kinds), "paper": spec.paper, "plugin": entry.plugin}
+            "data": list(spec.data_kinds), "paper": spec.paper, "plugin": entry.plugin,
+            "conditional": spec.conditional,
+            "pretrained": [{"name": w.weights, "source": w.source, "summary": w.summary, "scores": dict(w.scores)}
+                           for w in weights]}
 
 
 @cli.command("list")
@@ -59,8 +63,9 @@ def list_cmd(pattern: str, as_json: bool) -> None:
         return
     if not rows:
         raise GanzooError(f"no variant matches {pattern!r}")
-    table = [("NAME", "SUMMARY", "LOSS", "SIZES", "PLUGIN")] + [
-        (r["name"], r["summary"], r["loss"], ",".join(map(str, r["image_sizes"])), r["plugin"]) for r in rows]
+    table = [("NAME", "SUMMARY", "LOSS", "SIZES", "WEIGHTS", "PLUGIN")] + [
+        (r["name"], r["summary"], r["loss"], ",".join(map(str, r["image_sizes"])),
+         ",".join(w["name"] for w in r["pretrained"]) or "-", r["plugin"]) for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
@@ -70,14 +75,16 @@ def list_cmd(pattern: str, as_json: bool) -> None:
 @click.argument("name")
 def info(name: str) -> None:
     """Show everything about variant NAME: paper, loss, defaults, supported shapes, parameter counts."""
-    from ganzoo.models import build, data_shape_for
+    from ganzoo.models import build, data_shape_for, default_classes
 
     registry = _registry()
     entry = registry.entry("variant", name)
     spec = entry.spec
     d = spec.defaults
     shape = data_shape_for(spec, d.image_size, spec.channels[0]) if "image" in spec.data_kinds else (2,)
-    g, disc = build(spec, shape)
+    g, disc = build(spec, shape, num_classes=default_classes(spec, registry),
+                    **(d.network if len(shape) == 3 else {}))
+    networks = ", ".join(f"{k}={v}" for k, v in d.network.items()) or "the network builders' own defaults"
     lines = [
         f"{spec.name}: {spec.summary}",
         f"  paper:          {spec.paper or '-'}",
@@ -88,12 +95,18 @@ def info(name: str) -> None:
         f"  n_critic:       {d.n_critic}",
         f"  G optimizer:    {d.g_optimizer.name} lr={d.g_optimizer.lr} betas={d.g_optimizer.betas}",
         f"  D optimizer:    {d.d_optimizer.name} lr={d.d_optimizer.lr} betas={d.d_optimizer.betas}",
-        f"  defaults:       steps={d.steps} batch_size={d.batch_size} z_dim={d.z_dim} "
+        f"  defaults:       steps={d.steps}{f' (points: {d.point_steps})' if d.point_steps else ''} "
+        f"batch_size={d.batch_size} z_dim={d.z_dim} "
         f"image_size={d.image_size} dataset={d.dataset} ema_decay={d.ema_decay}",
         f"  regularisers:   {', '.join(f'{k}={v:g}' for k, v in spec.regularisers.items()) or '-'}",
+        f"  networks:       {networks}{'; class-conditional' if spec.conditional else ''}",
         f"  parameters:     G {sum(p.numel() for p in g.parameters()):,}, "
         f"D {sum(p.numel() for p in disc.parameters()):,} (at {'x'.join(map(str, shape))})",
     ]
+    for weights in _variant_row(registry, name)["pretrained"]:
+        scores = ", ".join(f"{k} {v:.4g}" for k, v in weights["scores"].items())
+        lines.append(f"  pretrained:     {weights['name']}: {weights['summary']}{'; ' + scores if scores else ''} "
+                     f"(ganzoo sample {name} --pretrained {weights['name']})")
     click.echo("\n".join(lines))
 
 
@@ -196,6 +209,23 @@ def _rank_argv(ctx: click.Context) -> list[str]:
     return argv
 
 
+def _network(spec, edits: tuple[str, ...]) -> dict | None:
+    """The variant's default network options changed by ``--net KEY=VALUE`` edits (None when there are none)."""
+    if not edits:
+        return None
+    options = dict(spec.defaults.network)
+    for edit in edits:
+        key, sep, value = edit.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{edit!r} is not KEY=VALUE", param_hint="--net")
+        try:
+            options[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            raise click.BadParameter(f"{edit!r}: {value!r} is not a JSON value (a number, true/false, null, or a "
+                                     'string in double quotes)', param_hint="--net") from None
+    return options
+
+
 def _regularisers(spec, edits: tuple[str, ...]) -> dict[str, float] | None:
     """The variant's regularisers changed by ``--reg`` edits (None when there are none: the variant's own)."""
     if not edits:
@@ -276,6 +306,11 @@ def _check_resume_options(ctx: click.Context, resume: str) -> None:
 @click.option("--reg", "regs", multiple=True, metavar="NAME=VALUE",
               help="Add or change a regulariser of the variant (r1=10, gradient_penalty=10, weight_clip=0.01); "
                    "NAME=off drops one, 'none' drops all. Repeatable.")
+@click.option("--init", metavar="SOURCE", help="Start from trained weights and fine-tune: pretrained:VARIANT/WEIGHTS, "
+              "hf://OWNER/NAME, a run directory or a checkpoint of the same variant and shapes.")
+@click.option("--net", "nets", multiple=True, metavar="KEY=VALUE",
+              help="Set an option of the variant's network builders (e.g. g_width=64, output_bias=true; values "
+                   "are JSON). Repeatable; `ganzoo info VARIANT` shows the defaults.")
 @click.option("--lr-g", type=float)
 @click.option("--lr-d", type=float)
 @click.option("--ema-decay", type=float, help="EMA of G's weights; 0 disables.")
@@ -305,7 +340,7 @@ def _check_resume_options(ctx: click.Context, resume: str) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 def train(ctx, variant, dataset, data_dir, steps, batch_size, image_size, channels, z_dim, n_critic, loss, regs,
-          lr_g, lr_d, ema_decay, seed, device, amp, compile_, nproc, fid_every, fid_extractor, fid_samples,
+          init, nets, lr_g, lr_d, ema_decay, seed, device, amp, compile_, nproc, fid_every, fid_extractor, fid_samples,
           sample_every, checkpoint_every, keep_checkpoints, skip_bad_images, log_, out, resume, config,
           quiet) -> None:
     """Train VARIANT (or continue a run with --resume RUN_DIR).
@@ -353,7 +388,8 @@ def train(ctx, variant, dataset, data_dir, steps, batch_size, image_size, channe
             run = ganzoo.train(
                 variant, out, registry=registry, events=events, dataset=dataset, data_dir=data_dir, steps=steps,
                 batch_size=batch_size, image_size=image_size, channels=channels, z_dim=z_dim, n_critic=n_critic,
-                loss=loss, regularisers=_regularisers(spec, regs), lr_g=lr_g, lr_d=lr_d, ema_decay=ema_decay,
+                loss=loss, regularisers=_regularisers(spec, regs), network=_network(spec, nets), init=init, lr_g=lr_g,
+                lr_d=lr_d, ema_decay=ema_decay,
                 seed=seed, device=device, amp=amp, compile=compile_, fid_every=fid_every,
                 fid_extractor=fid_extractor, fid_samples=fid_samples, sample_every=sample_every,
                 checkpoint_every=checkpoint_every, keep_checkpoints=keep_checkpoints,
@@ -396,12 +432,16 @@ def train(ctx, variant, dataset, data_dir, steps, batch_size, image_size, channe
               help="A latent walk: --frames samples on the great circle (slerp) from seed A's noise to seed B's.")
 @click.option("--frames", type=click.IntRange(min=2), default=8, show_default=True,
               help="Frames of an --interpolate walk.")
+@click.option("--pretrained", metavar="WEIGHTS",
+              help="Sample trained weights that ship with ganzoo or a plugin: SOURCE is then a variant name "
+                   "(`ganzoo sample dcgan --pretrained mnist`); `ganzoo list` shows which exist.")
 @click.option("--device", default="cpu", show_default=True)
 @click.pass_context
 def sample(ctx: click.Context, source: str, num: int, output: str, seed: int, class_: str | None,
            per_class: int | None, nrow: int | None, truncation: float | None, interpolate: str | None, frames: int,
-           device: str) -> None:
-    """Draw samples from a run directory or checkpoint file SOURCE."""
+           pretrained: str | None, device: str) -> None:
+    """Draw samples from a run directory, a checkpoint file, or trained weights SOURCE (pretrained:VARIANT/WEIGHTS,
+    hf://OWNER/NAME, a model folder)."""
     from click.core import ParameterSource
 
     import ganzoo
@@ -438,6 +478,8 @@ def sample(ctx: click.Context, source: str, num: int, output: str, seed: int, cl
                               f"output {output!r} must end in .png (a grid) or / (a directory)")
         if not out.parent.is_dir():
             raise GanzooError(f"output directory {out.parent} does not exist")
+    if pretrained is not None:
+        source = f"pretrained:{source}/{pretrained}"
     run = ganzoo.load(source, device=device, registry=_registry())
     for problem in run.skipped:
         click.echo(f"warning: skipped checkpoint {problem}", err=True)
@@ -523,13 +565,15 @@ def _seed_pair(text: str) -> tuple[int, int]:
 @click.option("--extractor", "extractors", multiple=True, help="Feature extractor(s) (default: all that apply).")
 @click.option("--run", "run_dir", type=click.Path(), help="Score an existing run directory instead of training.")
 @click.option("--checkpoint", type=click.Path(), help="Score this checkpoint file instead of training.")
+@click.option("--pretrained", metavar="WEIGHTS", help="Score each named variant's trained weights WEIGHTS (e.g. mnist) "
+              "instead of training: no training at all.")
 @click.option("--out", type=click.Path(),
               help="Report directory (default: bench-runs/NAME-DATASET-sSEED; with --run / --checkpoint, "
                    "bench-runs/NAME-scored-RUNDIR).")
 @config_option("bench")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def bench(names, all_, dataset, data_dir, steps, batch_size, seed, seeds, device, num_samples, extractors, run_dir,
-          checkpoint, out, config, quiet) -> None:
+          checkpoint, pretrained, out, config, quiet) -> None:
     """Train (or load) variants, sample them and score them; writes metrics.json and report.md / .html.
 
     A finished run of the same configuration in the report directory is reused (said even with -q); options may
@@ -549,6 +593,9 @@ def bench(names, all_, dataset, data_dir, steps, batch_size, seed, seeds, device
         raise click.UsageError("name a variant (see `ganzoo list`), use --all, or score a --run / --checkpoint")
     if (run_dir or checkpoint) and len(names) > 1:
         raise click.UsageError("--run / --checkpoint score one run; name at most one variant")
+    if pretrained is not None and (run_dir or checkpoint or seeds or not names):
+        raise click.UsageError("--pretrained scores the named variants' weights: give variant names, without --run, "
+                               "--checkpoint or --seeds")
     results = []
     for name in names or (None,):
         per_seed = []
@@ -559,7 +606,8 @@ def bench(names, all_, dataset, data_dir, steps, batch_size, seed, seeds, device
                                      *([f"s{one_seed}"] if len(seed_list) > 1 else []))
             config = BenchConfig(variant=name, dataset=dataset, data_dir=data_dir, steps=steps,
                                  batch_size=batch_size, seed=one_seed, device=device, num_samples=num_samples,
-                                 extractors=tuple(extractors), run=run_dir, checkpoint=checkpoint, out=where)
+                                 extractors=tuple(extractors), checkpoint=checkpoint, out=where,
+                                 run=f"pretrained:{name}/{pretrained}" if pretrained is not None else run_dir)
             events, state = _progress_events(quiet)
 
             def log(message: str, state: dict = state) -> None:
@@ -678,18 +726,25 @@ def fid(a, b, extractor, num_samples, image_size, save_stats, device, as_json, q
 @click.argument("source", type=click.Path())
 @click.argument("out", type=click.Path(), required=False)
 @click.option("--format", "format_", default="onnx", show_default=True,
-              help="onnx, torchscript, or a plugin's exporter (see `ganzoo plugins`).")
-def export(source: str, out: str | None, format_: str) -> None:
-    """Write the generator of run (or checkpoint) SOURCE to the file OUT for use outside ganzoo.
+              help="onnx, torchscript, hub (a Hugging Face model folder) or a plugin's exporter.")
+@click.option("--dtype", default="float16", show_default=True, type=click.Choice(["float16", "bfloat16", "float32"]),
+              help="With --format hub: the stored weights' type.")
+@click.option("--push", metavar="hf://OWNER/NAME", help="With --format hub: upload the folder to this Hub repo.")
+def export(source: str, out: str | None, format_: str, dtype: str, push: str | None) -> None:
+    """Write the generator of run (or checkpoint) SOURCE to OUT for use outside ganzoo.
 
     The EMA generator when the run kept one. The exported model takes z of shape (batch, z_dim), any batch size,
     and returns samples (images in [-1, 1]). OUT defaults to generator.onnx (.pt for torchscript) in the run
     directory.
+
+    --format hub writes the folder OUT in the Hugging Face Hub's model-repo layout instead: model.safetensors (G,
+    its EMA and D), config.json and a README.md model card, which ganzoo.load, `ganzoo sample` and
+    `ganzoo bench --pretrained` read back from a path or from hf://OWNER/NAME.
     """
     import ganzoo
 
-    path = ganzoo.export(source, out, format=format_, registry=_registry())
-    click.echo(f"wrote {path} ({format_})")
+    path = ganzoo.export(source, out, format=format_, registry=_registry(), dtype=dtype, push=push)
+    click.echo(f"wrote {path} ({format_})" + (f", pushed to {push}" if push else ""))
 
 
 # --- lab -----------------------------------------------------------------------------------------------------------

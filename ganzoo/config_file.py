@@ -119,6 +119,13 @@ def _regularisers_as_edits(value: Any, where: str) -> tuple[str, ...]:
     return tuple(edits)
 
 
+def _network_as_edits(value: Any, where: str) -> tuple[str, ...]:
+    """config.json's ``{"g_width": 64}`` as the ``--net`` edits that give those network options."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must be a table of network options, got {value!r}")
+    return tuple(f"{key}={json.dumps(option)}" for key, option in value.items())
+
+
 def default_map(command: click.Command, data: dict[str, Any], source: str) -> dict[str, Any]:
     """The file's values as ``command``'s default map (click then lets command-line flags override them)."""
     from ganzoo.engine.config import RECORD_KEYS
@@ -132,6 +139,10 @@ def default_map(command: click.Command, data: dict[str, Any], source: str) -> di
         if key == "regularisers" and (reg := _param_for(command, "reg")) is not None:
             if value is not None:
                 out[reg.name] = _regularisers_as_edits(value, where)
+            continue
+        if key == "network" and (net := _param_for(command, "net")) is not None:
+            if value is not None:
+                out[net.name] = _network_as_edits(value, where)
             continue
         param = _param_for(command, key)
         if param is None or param.name in NOT_IN_FILES:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         LabLayerSpec,
         LoggerSpec,
         LossSpec,
+        PretrainedSpec,
         RegulariserSpec,
         VariantSpec,
     )
@@ -77,6 +78,17 @@ def ganzoo_register_loggers(register: Callable[[LoggerSpec], None]) -> None:
     A logger receives every record a run writes to metrics.jsonl (each step's losses, each FID evaluation) and its
     sample grids; ``ganzoo train --log NAME`` turns one on. The built-in metrics.jsonl writer, TensorBoard and
     Weights & Biases are registered through this hook.
+    """
+
+
+@hookspec
+def ganzoo_register_pretrained(register: Callable[[PretrainedSpec], None]) -> None:
+    """Register trained weights: call ``register(PretrainedSpec(variant, weights, source))`` once per set.
+
+    ``source`` is a folder in the Hugging Face Hub model layout inside an installed package
+    (``"my_package:weights/mygan-mnist"``), an absolute path, or a Hub repository (``"hf://owner/name"``). Users load
+    them as ``ganzoo.load("pretrained:VARIANT/WEIGHTS")``, ``ganzoo.create(VARIANT, pretrained=WEIGHTS)`` or
+    ``ganzoo sample VARIANT --pretrained WEIGHTS``; ganzoo's own weights are registered through this hook.
     """
 
 

@@ -51,20 +51,35 @@ def build(spec: VariantSpec, data_shape: tuple[int, ...], z_dim: int | None = No
 
 def create(name: str, image_size: int | None = None, channels: int | None = None, z_dim: int | None = None,
            data_shape: tuple[int, ...] | None = None, registry: Registry | None = None, num_classes: int | None = None,
-           **options: Any) -> tuple[Generator, Discriminator]:
+           pretrained: str | None = None, **options: Any) -> tuple[Generator, Discriminator]:
     """Build the generator and discriminator of variant ``name``.
 
     ``image_size`` / ``channels`` select the image shape (defaults: the variant's); pass ``data_shape=(2,)`` for
-    point data. A conditional variant is built for ``num_classes`` classes (default: its default dataset's). Extra
-    keyword options go to the variant's network builders (e.g. ``width=32`` for dcgan).
+    point data. A conditional variant is built for ``num_classes`` classes (default: its default dataset's). Keyword
+    options go to the variant's network builders on top of its default ones (``spec.defaults.network``), e.g.
+    ``width=32`` for dcgan.
+
+    ``pretrained="mnist"`` returns the variant's registered trained weights instead (``ganzoo list`` shows which
+    exist), built exactly as they were trained: the generator with the EMA weights (the ones to sample from) and
+    the discriminator, in eval mode. Shape arguments and options do not apply then.
     """
     from ganzoo.plugins import get_registry
 
     registry = registry or get_registry()
+    if pretrained is not None:
+        if any(v is not None for v in (image_size, channels, z_dim, data_shape, num_classes)) or options:
+            raise ConfigError("pretrained weights come with their own shapes and options: give only the name")
+        from ganzoo.api import load
+
+        run = load(f"pretrained:{name}/{pretrained}", registry=registry)
+        return run.sampler, run.discriminator
     spec = registry.variant(name)
     if num_classes is None:
         num_classes = default_classes(spec, registry)
-    return build(spec, data_shape_for(spec, image_size, channels, data_shape), z_dim, num_classes, **options)
+    shape = data_shape_for(spec, image_size, channels, data_shape)
+    if len(shape) == 3:  # the variant's default network options are for its image networks
+        options = {**spec.defaults.network, **options}
+    return build(spec, shape, z_dim, num_classes, **options)
 
 
 def default_classes(spec: VariantSpec, registry: Registry) -> int:

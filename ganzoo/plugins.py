@@ -31,6 +31,7 @@ from ganzoo.registry import (
     LabLayerSpec,
     LoggerSpec,
     LossSpec,
+    PretrainedSpec,
     Registry,
     RegulariserSpec,
     VariantSpec,
@@ -47,6 +48,7 @@ _HOOKS: dict[str, type] = {
     "ganzoo_register_extractors": ExtractorSpec,
     "ganzoo_register_loggers": LoggerSpec,
     "ganzoo_register_exporters": ExporterSpec,
+    "ganzoo_register_pretrained": PretrainedSpec,
     "ganzoo_register_lab_layers": LabLayerSpec,
 }
 

@@ -52,7 +52,7 @@ class OptimizerSpec:
 class TrainDefaults:
     """Per-variant training defaults; every field can be overridden from the CLI or ``ganzoo.train``."""
 
-    steps: int = 2000  # generator steps
+    steps: int = 2000  # generator steps (on image data)
     batch_size: int = 64
     z_dim: int = 100
     n_critic: int = 1  # discriminator steps per generator step
@@ -61,6 +61,13 @@ class TrainDefaults:
     ema_decay: float | None = None  # exponential moving average of G's weights; None disables it
     dataset: str = "mnist"
     image_size: int = 32
+    # keyword options for the variant's network builders (widths, ...): what ganzoo chose where the paper fixes
+    # nothing. Recorded in each run's config, so a run is rebuilt with the options it trained with.
+    network: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    point_steps: int | None = None  # generator steps on 2-D point data, which needs far fewer; None: ``steps``
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "network", check_network(self.network))
 
 
 @dataclass(frozen=True)
@@ -123,6 +130,23 @@ class VariantSpec:
             object.__setattr__(self, "regularisers", check_regularisers(merged))
         except ConfigError as exc:
             raise PluginError(f"variant {self.name!r}: {exc}") from None
+
+
+def check_network(options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` as a plain dict of network-builder options: string keys, JSON scalar values (so config.json holds
+    them exactly); else :class:`ConfigError`."""
+    if not isinstance(options, Mapping):
+        raise ConfigError(f"network options must map option names to values, got {options!r}")
+    out: dict[str, Any] = {}
+    for key, value in options.items():
+        if not isinstance(key, str) or not key.isidentifier():
+            raise ConfigError(f"network option names must be identifiers, got {key!r}")
+        if value is not None and not isinstance(value, (bool, int, float, str)):
+            raise ConfigError(f"network option {key!r} must be a number, a string, true/false or null, got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"network option {key!r} must be finite, got {value!r}")
+        out[key] = value
+    return out
 
 
 def check_regularisers(values: Mapping[str, Any]) -> dict[str, float]:
@@ -288,6 +312,37 @@ class LoggerSpec:
 
 
 @dataclass(frozen=True)
+class PretrainedSpec:
+    """Trained weights of a variant, in the Hugging Face Hub's model-repo layout (``model.safetensors``,
+    ``config.json``, ``README.md``; see :mod:`ganzoo.pretrained`). Registered as ``VARIANT/WEIGHTS``
+    (``dcgan/mnist``) and loaded with ``ganzoo.load("pretrained:dcgan/mnist")``.
+
+    ``source`` is where the folder lives: ``"PACKAGE:path/inside"`` for files installed with a package (read with
+    ``importlib.resources``), an absolute path, or a Hub repository ``"hf://owner/name"`` (downloaded on first use
+    with the optional ``huggingface_hub``). ``scores`` are the headline numbers ``ganzoo list`` and ``ganzoo info``
+    show (e.g. ``{"inception FID": 14.2}``).
+    """
+
+    variant: str
+    weights: str
+    source: str
+    summary: str = ""
+    scores: Mapping[str, float] = field(default_factory=dict, hash=False)
+
+    @property
+    def name(self) -> str:
+        return f"{self.variant}/{self.weights}"
+
+    def __post_init__(self) -> None:
+        _check_name(self.variant, "variant")
+        _check_name(self.weights, "pretrained weights")
+        if "/" in self.weights or not isinstance(self.source, str) or not self.source.strip():
+            raise PluginError(f"pretrained {self.variant}/{self.weights}: give a name without '/' and a source")
+        if not isinstance(self.scores, Mapping):
+            raise PluginError(f"pretrained {self.name}: scores must map score names to numbers")
+
+
+@dataclass(frozen=True)
 class ExporterSpec:
     """A file format for ``ganzoo export``: ``export(generator, path, info)`` writes ``generator`` (eval mode, on
     CPU, taking ``z`` of shape ``(B, z_dim)`` with any ``B``) to ``path``; ``info`` holds strings describing the run
@@ -375,6 +430,7 @@ _SPEC_KINDS: dict[type, str] = {
     ExtractorSpec: "extractor",
     LoggerSpec: "logger",
     ExporterSpec: "exporter",
+    PretrainedSpec: "pretrained",
     LabLayerSpec: "lab layer",
 }
 
@@ -458,5 +514,19 @@ class Registry:
 
     def exporter(self, name: str) -> ExporterSpec:
         return self.get("exporter", name)
+
+    def pretrained(self, variant: str, weights: str) -> PretrainedSpec:
+        """The weights ``weights`` of ``variant``; unknown ones raise listing every weights that exist."""
+        key = f"{variant}/{weights}"
+        if key in self._items["pretrained"]:
+            return self._items["pretrained"][key].spec
+        self.variant(variant)  # an unknown variant fails here, with a suggestion
+        known = self.names("pretrained")
+        mine = [k.split("/", 1)[1] for k in known if k.startswith(f"{variant}/")]
+        hint = (f"{variant} has: {', '.join(mine)}" if mine
+                else f"{variant} has none; installed: {', '.join(known)}" if known
+                else "no pretrained weights are installed")
+        raise UnknownNameError("pretrained weights", key, [], hint)
+
     def lab_layer(self, name: str) -> LabLayerSpec:
         return self.get("lab layer", name)

@@ -114,6 +114,10 @@ def _intro(m: dict[str, Any]) -> str:
         text += (" Precision is the share of generated samples that land among real ones: a generator that repeats "
                  "a few typical images (even the untrained network's blurry average) can score 1.0 above the floor, "
                  "so read it with recall, the share of real samples the generated ones cover.")
+    skipped = [name for name, block in m["scores"].items() if not block["step0"]]
+    if skipped:
+        text += (f" The untrained network is scored only by the cheap dataset-specific extractor, not by "
+                 f"{', '.join(skipped)} (n/a): it only anchors the scale, and would cost minutes of CPU.")
     if any((f.get("kid_mean") or 0) < 0 for f in finals):
         text += (" KID is unbiased, so at small N a score can fall slightly below 0 (as a floor here does): that "
                  "reads as indistinguishable at this N.")

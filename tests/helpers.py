@@ -50,8 +50,8 @@ def make_distribution(site: Path, name: str, version: str, entry_points: dict[st
     return site
 
 
-def pixel_stats_plugin(datasets: tuple[str, ...] = ()) -> ModuleType:
-    """A plugin registering ``pixel-stats``: a cheap extractor (8 fixed random projections of the pixels as
+def pixel_stats_plugin(datasets: tuple[str, ...] = (), name: str = "pixel-stats") -> ModuleType:
+    """A plugin registering ``name`` (``pixel-stats``): a cheap extractor (8 fixed random projections of the pixels as
     features, the first 3 as 'class logits'), declared for ``datasets`` (so FID tracking picks it there)."""
     import torch
 
@@ -71,11 +71,11 @@ def pixel_stats_plugin(datasets: tuple[str, ...] = ()) -> ModuleType:
             feats = x.flatten(1) @ self.proj
             return Features(feats, feats[:, :3])
 
-    module = ModuleType("pixel_stats_plugin")
+    module = ModuleType(f"{name}_plugin")
 
     @ganzoo.hookimpl
     def ganzoo_register_extractors(register):
-        register(ganzoo.ExtractorSpec("pixel-stats", "test projection", lambda device="cpu": PixelStats(), 8, 3,
+        register(ganzoo.ExtractorSpec(name, "test projection", lambda device="cpu": PixelStats(), 8, 3,
                                       datasets=datasets))
 
     module.ganzoo_register_extractors = ganzoo_register_extractors

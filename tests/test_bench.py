@@ -44,6 +44,21 @@ def test_bench_trains_scores_and_reports(tmp_path):
     assert other.metrics["scores"]["pixel-stats"]["step0"] != block["step0"]
 
 
+def test_bench_scores_the_untrained_network_with_the_cheap_extractor_only(tmp_path):
+    """Where a dataset has its own (cheap) extractor, a general one such as Inception skips the untrained baseline."""
+    image_folder = make_image_folder(tmp_path / "images", n=200)
+    registry = registry_with(pixel_stats_plugin(datasets=("folder",), name="cheap"),
+                             pixel_stats_plugin(name="general"))
+    config = BenchConfig(variant="dcgan", dataset=f"folder:{image_folder}", steps=2, batch_size=8, num_samples=16,
+                         extractors=("cheap", "general"), out=str(tmp_path / "bench"), device="cpu")
+    result = run_bench(config, registry=registry)
+    scores = result.metrics["scores"]
+    assert scores["cheap"]["step0"]["fid"] is not None
+    assert scores["general"]["step0"] == {} and scores["general"]["final"]["fid"] is not None
+    assert "not by general (n/a)" in result.report_md.read_text()
+    assert "untrained" not in result.summary().split("general FID")[1]
+
+
 def test_bench_step0_baseline_is_the_trainers_initial_network(tmp_path, image_folder):
     """The untrained baseline must be exactly the weights training started from (same seed)."""
     from ganzoo.engine import TrainConfig, Trainer

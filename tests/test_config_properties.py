@@ -38,9 +38,13 @@ valid_fields = {
     "z_dim": st.none() | positive,
     "n_critic": st.none() | positive,
     "loss": st.none() | st.sampled_from(["hinge", "wasserstein", "non_saturating"]),
+    "network": st.none() | st.dictionaries(st.sampled_from(["width", "g_width", "output_bias", "norm"]),
+                                           st.none() | st.booleans() | st.integers(1, 256)
+                                           | st.sampled_from(["layer", "none"]), max_size=3),
     "regularisers": st.none() | st.dictionaries(st.sampled_from(["r1", "r2", "gradient_penalty", "weight_clip"]),
                                                 st.floats(min_value=1e-300, max_value=1e300) | st.integers(1, 10),
                                                 max_size=3),
+    "init": st.none() | st.sampled_from(["pretrained:dcgan/mnist", "runs/dcgan", "hf://owner/name"]),
     "lr_g": st.none() | st.floats(min_value=1e-300, max_value=1e300) | st.integers(1, 10),
     "lr_d": st.none() | st.floats(min_value=1e-300, max_value=1e300),
     "ema_decay": st.none() | st.floats(min_value=0.0, max_value=1.0, exclude_max=True) | st.just(0),
@@ -99,11 +103,13 @@ def test_any_value_of_any_field_is_valid_or_a_config_error(name, value):
     ("regularisers", {"r1": 0}), ("regularisers", {"r1": -1.0}), ("regularisers", {"r1": math.inf}),
     ("regularisers", {"r1": "1"}), ("regularisers", {"r1": True}), ("regularisers", {"": 1.0}),
     ("regularisers", {"r1": 10**400}), ("regularisers", ["r1"]), ("fid_every", -1), ("fid_every", 1.5),
-    ("fid_samples", 0), ("fid_extractor", ""), ("skip_bad_images", 1), ("log", "tensorboard"), ("log", [""]),
+    ("fid_samples", 0), ("fid_extractor", ""),
+    ("network", {"width": [1]}), ("network", {"1x": 3}), ("network", {"width": math.nan}), ("network", "wide"),
+    ("skip_bad_images", 1), ("log", "tensorboard"), ("log", [""]),
     ("log", [3]), ("log", {"tensorboard": 1}),
 ])
 def test_known_bad_values_are_config_errors(name, value):
-    with pytest.raises(ConfigError, match=name if name == "regularisers" else name.replace("_", "-")):
+    with pytest.raises(ConfigError, match=name if name in ("regularisers", "network") else name.replace("_", "-")):
         TrainConfig(**{"variant": "dcgan", name: value})
 
 

@@ -170,11 +170,13 @@ def test_nproc_hands_every_train_option_to_the_ranks_unchanged(monkeypatch, tmp_
                "--lr-g": "0.001", "--lr-d": "0.002", "--ema-decay": "0.9", "--seed": "5", "--device": "cpu",
                "--amp": "bf16", "--sample-every": "3", "--checkpoint-every": "4", "--keep-checkpoints": "2",
                "--fid-every": "0", "--fid-extractor": "mnist-classifier", "--fid-samples": "300",
+               "--init": str(tmp_path / "no run"),
                "--out": str(tmp_path / "a run"), "--log": "tensorboard,wandb", "--config": str(tmp_path / "run.toml")}
     (tmp_path / "run.toml").write_text('variant = "gan"\nreg = ["r1=3"]\n')  # the ranks read it too; flags win
-    flags = ["--compile", "-q", "--reg", "r1=1", "--reg", "r2=0.5", "--skip-bad-images"]
+    flags = ["--compile", "-q", "--reg", "r1=1", "--reg", "r2=0.5", "--skip-bad-images", "--net", "width=8",
+             "--net", 'norm="none"']
     given = {opt for opt, _ in options.items()} | set(flags) | {"--nproc", "--resume", "--help"}
-    # --reg is repeated: the ranks must get both
+    # --reg and --net are repeated: the ranks must get every one
     declared = {p.opts[0] for p in cli.train.params if isinstance(p, cli.click.Option)}
     assert declared <= given, f"add {declared - given} to this test"
 

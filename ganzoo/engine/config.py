@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ganzoo.errors import ConfigError
-from ganzoo.registry import Registry, VariantSpec, check_regularisers
+from ganzoo.registry import Registry, VariantSpec, check_network, check_regularisers
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,8 @@ class TrainConfig:
     n_critic: int | None = None  # discriminator steps per generator step
     loss: str | None = None
     regularisers: dict[str, float] | None = None  # registered name -> value; None: the variant's, {}: none
+    network: dict[str, Any] | None = None  # network-builder options (width, ...); None: the variant's defaults
+    init: str | None = None  # start from these weights (a run, a checkpoint, pretrained:V/W, hf://...): fine-tuning
     lr_g: float | None = None
     lr_d: float | None = None
     ema_decay: float | None = None  # None: the variant's default; 0 disables the EMA generator
@@ -53,7 +55,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name in ("variant", "device"):
             _check_text(name, getattr(self, name), optional=False)
-        for name in ("dataset", "data_dir", "loss", "fid_extractor"):
+        for name in ("dataset", "data_dir", "loss", "fid_extractor", "init"):
             _check_text(name, getattr(self, name), optional=True)
         for name in ("steps", "batch_size", "image_size", "channels", "z_dim", "n_critic", "fid_samples"):
             _check_int(name, getattr(self, name), optional=True, low=1)
@@ -63,6 +65,10 @@ class TrainConfig:
         _check_int("seed", self.seed, optional=False, low=0)
         if self.seed > MAX_SEED:
             raise ConfigError(f"seed must be at most {MAX_SEED}, got {self.seed}")
+        if self.network is not None:
+            if not isinstance(self.network, dict):
+                raise ConfigError(f"network must map option names to values, got {self.network!r}")
+            object.__setattr__(self, "network", check_network(self.network))
         if self.regularisers is not None:
             if not isinstance(self.regularisers, dict):
                 raise ConfigError(f"regularisers must map regulariser names to values, got {self.regularisers!r}")
@@ -176,10 +182,12 @@ def resolve(config: TrainConfig, registry: Registry) -> TrainConfig:
     """Return ``config`` with every ``None`` default filled from the variant spec, checked against it."""
     spec: VariantSpec = registry.variant(config.variant)
     d = spec.defaults
+    dataset_name = (config.dataset or d.dataset).split(":", 1)[0]
+    dataset = registry.dataset(dataset_name)
     filled = dataclasses.replace(
         config,
         dataset=config.dataset or d.dataset,
-        steps=config.steps or d.steps,
+        steps=config.steps or (d.point_steps if dataset.kind == "points" and d.point_steps else d.steps),
         batch_size=config.batch_size or d.batch_size,
         image_size=config.image_size or d.image_size,
         z_dim=config.z_dim or d.z_dim,
@@ -195,12 +203,12 @@ def resolve(config: TrainConfig, registry: Registry) -> TrainConfig:
         registry.regulariser(name)
     for name in filled.log:
         registry.logger(name).check(f"--log {name}")  # a missing extra fails now, before anything is written
-    dataset_name = filled.dataset.split(":", 1)[0]
-    dataset = registry.dataset(dataset_name)
     if dataset.kind not in spec.data_kinds:
         raise ConfigError(
             f"variant {spec.name!r} does not train on {dataset.kind} data ({dataset_name}); "
             f"it supports {', '.join(spec.data_kinds)}")
+    if filled.network is None:  # the variant's network options are for its image networks
+        filled = dataclasses.replace(filled, network=dict(d.network) if dataset.kind == "image" else {})
     filled = _resolve_tracking(filled, registry, dataset.kind)
     if dataset.kind == "image":
         if filled.image_size not in spec.image_sizes:

@@ -151,7 +151,7 @@ class Trainer:
 
         seed_everything(config.seed)
         try:
-            g, d = build(self.spec, data_shape, config.z_dim, self.num_classes)
+            g, d = build(self.spec, data_shape, config.z_dim, self.num_classes, **config.network)
         except (RuntimeError, MemoryError) as exc:  # e.g. a z_dim too large to allocate
             message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise ConfigError(f"cannot build the {self.spec.name!r} networks for data of shape {data_shape} "
@@ -164,11 +164,14 @@ class Trainer:
                 self.notes.append("batch norm statistics are per rank on CPU (torch's SyncBatchNorm needs a GPU), "
                                   "so this run is not the single-process run with the same global batch")
         self.G, self.D = g.to(self.device), d.to(self.device)
+        init = self._initial_weights(registry) if config.init else None
         self.channels_last = prefer_channels_last(self.device, self.G, self.D, data_shape, config.z_dim)
         defaults = self.spec.defaults
         self.opt_g = _with_lr(defaults.g_optimizer, config.lr_g).build(self.G.parameters())
         self.opt_d = _with_lr(defaults.d_optimizer, config.lr_d).build(self.D.parameters())
         self.ema = EMA(self.G, config.ema_decay) if config.ema_decay else None
+        if init is not None and self.ema is not None and any(k.startswith("G_ema.") for k in init):
+            ckpt.load_module("G_ema", self.ema.module, init, Path(config.init))
         self.batches = BatchStream(len(self.data), self.local_batch, seed=config.seed, rank=world.rank,
                                    world_size=world.world_size)
         # the sample grids' inputs: 64 noise vectors, or 8 per class (up to 10 classes) for a conditional variant
@@ -235,6 +238,29 @@ class Trainer:
         for augment in self.augments:
             x = augment(x)
         return x
+
+    def _initial_weights(self, registry: Registry) -> dict[str, torch.Tensor]:
+        """Load ``--init`` weights into G and D (fine-tuning); they must be this variant's, for data of this shape,
+        built with the same network options. Returns the tensors (the EMA generator's, if any, load later)."""
+        from ganzoo.pretrained import init_tensors
+
+        source = self.config.init
+        tensors, meta, name = init_tensors(source, registry)
+        theirs = {"variant": meta["variant"], "data shape": tuple(json.loads(meta["data_shape"])),
+                  "z_dim": int(meta["z_dim"]), "classes": int(meta.get("num_classes", "0"))}
+        ours = {"variant": self.spec.name, "data shape": self.G.data_shape, "z_dim": self.G.z_dim,
+                "classes": self.num_classes}
+        for key, value in theirs.items():
+            if value != ours[key]:
+                raise ConfigError(f"--init {name} has {key} {value}, this run {ours[key]}: fine-tuning starts from "
+                                  "weights of the same variant and shapes")
+        options = (TrainConfig.from_dict(json.loads(meta["config"])).network or {}) if "config" in meta else {}
+        if options != self.config.network:
+            raise ConfigError(f"--init {name} was built with network options {options}, this run with "
+                              f"{self.config.network}; pass the same --net options")
+        ckpt.load_module("G", self.G, tensors, Path(str(source)))
+        ckpt.load_module("D", self.D, tensors, Path(str(source)))
+        return tensors
 
     def _classes(self, dataset: str) -> int:
         """The class count the networks are built for: the dataset's, for a conditional variant; else 0."""

@@ -172,7 +172,8 @@ def _preserved_rng() -> Iterator[None]:
 def _build(target: _Target, seed: int = 0) -> tuple[Generator, Discriminator]:
     with _preserved_rng():
         torch.manual_seed(seed)
-        return build(target.spec, target.data_shape, num_classes=target.num_classes)
+        options = target.spec.defaults.network if target.data_kind == "image" else {}
+        return build(target.spec, target.data_shape, num_classes=target.num_classes, **options)
 
 
 def _real_batch(target: _Target, n: int = BATCH, seed: int = 1) -> torch.Tensor:
