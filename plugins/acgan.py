@@ -27,11 +27,12 @@ class ACGANDiscriminator(ganzoo.Discriminator):
     """(B, C, S, S) -> (B,) real/fake logits; ``classify`` gives (B, K) class logits from the same trunk."""
 
     def __init__(self, data_shape: tuple[int, ...] = (1, 32, 32), num_classes: int = 10,
-                 width: int | None = None) -> None:
+                 width: int | None = None, g_width: int | None = None, d_width: int | None = None,
+                 output_bias: bool = False, embed_dim: int | None = None) -> None:
         super().__init__(data_shape, num_classes)
         channels, size = self.data_shape[0], self.data_shape[1]
         base, n_down = _plan(size)
-        hidden = width or default_width(size)
+        hidden = d_width or width or default_width(size)
         layers: list[nn.Module] = [nn.Conv2d(channels, hidden, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
         for _ in range(n_down - 1):  # DCGAN's trunk: each halves the resolution and doubles the channels
             layers += [nn.Conv2d(hidden, hidden * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(hidden * 2),

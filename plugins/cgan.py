@@ -21,10 +21,11 @@ class CGANGenerator(ganzoo.Generator):
     """(z (B, z_dim), y (B,)) -> (B, C, S, S): DCGAN's generator on ``[z, embed(y)]``."""
 
     def __init__(self, z_dim: int = 100, data_shape: tuple[int, ...] = (1, 32, 32), num_classes: int = 10,
-                 width: int | None = None, embed_dim: int = EMBED_DIM) -> None:
+                 width: int | None = None, g_width: int | None = None, d_width: int | None = None,
+                 output_bias: bool = False, embed_dim: int = EMBED_DIM) -> None:
         super().__init__(z_dim, data_shape, num_classes)
         self.embed = nn.Embedding(num_classes, embed_dim)  # N(0, 1) like z
-        self.body = DCGANGenerator(z_dim + embed_dim, data_shape, width)
+        self.body = DCGANGenerator(z_dim + embed_dim, data_shape, width, g_width=g_width, output_bias=output_bias)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.body(torch.cat([z, self.embed(y)], dim=1))
@@ -34,12 +35,13 @@ class CGANDiscriminator(ganzoo.Discriminator):
     """(x (B, C, S, S), y (B,)) -> (B,) logits: DCGAN's discriminator on ``[x, plane(y)]``, C + 1 channels."""
 
     def __init__(self, data_shape: tuple[int, ...] = (1, 32, 32), num_classes: int = 10,
-                 width: int | None = None) -> None:
+                 width: int | None = None, g_width: int | None = None, d_width: int | None = None,
+                 output_bias: bool = False, embed_dim: int = EMBED_DIM) -> None:
         super().__init__(data_shape, num_classes)
         channels, size = self.data_shape[0], self.data_shape[1]
         self.plane = nn.Embedding(num_classes, size * size)  # (B,) -> (B, S*S), one learned image per class
         nn.init.normal_(self.plane.weight, 0.0, 0.02)
-        self.body = DCGANDiscriminator((channels + 1, size, size), width)
+        self.body = DCGANDiscriminator((channels + 1, size, size), width, d_width=d_width)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         plane = self.plane(y).reshape(x.shape[0], 1, *x.shape[2:])  # (B, 1, S, S)

@@ -38,11 +38,11 @@ class ProjectionGenerator(ganzoo.Generator):
     """(z, y) -> (B, C, S, S): DCGAN's transposed convolutions with conditional batch norm and ReLU."""
 
     def __init__(self, z_dim: int = 128, data_shape: tuple[int, ...] = (1, 32, 32), num_classes: int = 10,
-                 width: int | None = None) -> None:
+                 width: int | None = None, g_width: int | None = None, d_width: int | None = None) -> None:
         super().__init__(z_dim, data_shape, num_classes)
         channels, size = self.data_shape[0], self.data_shape[1]
         base, n_up = _plan(size)
-        hidden = (width or default_width(size)) * 2 ** (n_up - 1)
+        hidden = (g_width or width or default_width(size)) * 2 ** (n_up - 1)
         self.convs = nn.ModuleList([nn.ConvTranspose2d(z_dim, hidden, base, 1, 0, bias=False)])  # (B, h, b, b)
         self.norms = nn.ModuleList([ConditionalBatchNorm2d(hidden, num_classes)])
         for _ in range(n_up - 1):  # each doubles the resolution and halves the channels
@@ -65,11 +65,11 @@ class ProjectionDiscriminator(ganzoo.Discriminator):
     ``psi(phi) + <embed(y), phi>``."""
 
     def __init__(self, data_shape: tuple[int, ...] = (1, 32, 32), num_classes: int = 10,
-                 width: int | None = None) -> None:
+                 width: int | None = None, g_width: int | None = None, d_width: int | None = None) -> None:
         super().__init__(data_shape, num_classes)
         channels, size = self.data_shape[0], self.data_shape[1]
         _, n_down = _plan(size)
-        hidden = width or default_width(size)
+        hidden = d_width or width or default_width(size)
         layers: list[nn.Module] = [spectral_norm(nn.Conv2d(channels, hidden, 4, 2, 1)), nn.LeakyReLU(0.1, True)]
         for _ in range(n_down - 1):  # each halves the resolution and doubles the channels
             layers += [spectral_norm(nn.Conv2d(hidden, hidden * 2, 4, 2, 1)), nn.LeakyReLU(0.1, True)]
@@ -94,8 +94,8 @@ def ganzoo_register_variants(register):
         generator=ProjectionGenerator,
         discriminator=ProjectionDiscriminator,
         loss="hinge",
-        defaults=ganzoo.TrainDefaults(steps=3000, batch_size=64, z_dim=128, n_critic=1, g_optimizer=adam,
-                                      d_optimizer=adam, ema_decay=0.999),
+        defaults=ganzoo.TrainDefaults(steps=5000, batch_size=64, z_dim=128, n_critic=1, g_optimizer=adam,
+                                      d_optimizer=adam, ema_decay=0.9995),
         image_sizes=IMAGE_SIZES,
         channels=(1, 3),
         conditional=True,

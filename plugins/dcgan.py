@@ -37,13 +37,19 @@ def _plan(image_size: int) -> tuple[int, int]:
 
 
 class DCGANGenerator(ganzoo.Generator):
-    """z (B, z_dim) -> (B, C, S, S) in [-1, 1]; ``width`` is the channel count of the last hidden layer (ngf)."""
+    """z (B, z_dim) -> (B, C, S, S) in [-1, 1]; ``width`` is the channel count of the last hidden layer (ngf).
 
-    def __init__(self, z_dim: int = 100, data_shape: tuple[int, ...] = (1, 32, 32), width: int | None = None) -> None:
+    Options (both networks accept all of them, so one set configures the pair): ``width`` for both networks,
+    ``g_width`` / ``d_width`` for one of them, ``output_bias`` for a bias on G's output layer (the only layer of G
+    not followed by batch norm, so the only one where a bias is not redundant).
+    """
+
+    def __init__(self, z_dim: int = 100, data_shape: tuple[int, ...] = (1, 32, 32), width: int | None = None,
+                 g_width: int | None = None, d_width: int | None = None, output_bias: bool = False) -> None:
         super().__init__(z_dim, data_shape)
         channels, size = self.data_shape[0], self.data_shape[1]
         base, n_up = _plan(size)
-        width = width or default_width(size)
+        width = g_width or width or default_width(size)
         hidden = width * 2 ** (n_up - 1)
         layers: list[nn.Module] = [  # (B, z_dim, 1, 1) -> (B, hidden, base, base)
             nn.ConvTranspose2d(z_dim, hidden, base, 1, 0, bias=False), nn.BatchNorm2d(hidden), nn.ReLU(True)]
@@ -51,7 +57,7 @@ class DCGANGenerator(ganzoo.Generator):
             layers += [nn.ConvTranspose2d(hidden, hidden // 2, 4, 2, 1, bias=False),
                        nn.BatchNorm2d(hidden // 2), nn.ReLU(True)]
             hidden //= 2
-        layers += [nn.ConvTranspose2d(hidden, channels, 4, 2, 1, bias=False), nn.Tanh()]  # (B, C, S, S)
+        layers += [nn.ConvTranspose2d(hidden, channels, 4, 2, 1, bias=output_bias), nn.Tanh()]  # (B, C, S, S)
         self.net = nn.Sequential(*layers)
         ganzoo.init_normal_(self, 0.02)
 
@@ -62,11 +68,12 @@ class DCGANGenerator(ganzoo.Generator):
 class DCGANDiscriminator(ganzoo.Discriminator):
     """(B, C, S, S) -> one logit per sample (B,); ``width`` is the channel count of the first layer (ndf)."""
 
-    def __init__(self, data_shape: tuple[int, ...] = (1, 32, 32), width: int | None = None) -> None:
+    def __init__(self, data_shape: tuple[int, ...] = (1, 32, 32), width: int | None = None,
+                 g_width: int | None = None, d_width: int | None = None, output_bias: bool = False) -> None:
         super().__init__(data_shape)
         channels, size = self.data_shape[0], self.data_shape[1]
         base, n_down = _plan(size)
-        width = width or default_width(size)
+        width = d_width or width or default_width(size)
         hidden = width
         layers: list[nn.Module] = [  # no batch norm on the input layer
             nn.Conv2d(channels, hidden, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
@@ -83,12 +90,19 @@ class DCGANDiscriminator(ganzoo.Discriminator):
 
 
 def dcgan_defaults() -> ganzoo.TrainDefaults:
-    """DCGAN's training defaults on a CPU budget (shared by the variants built on its networks)."""
+    """DCGAN's training defaults for a ten-minute CPU budget (shared by the variants built on its networks).
+
+    Departures from the paper, each measured on MNIST 32x32 on a 2-core CPU (docs/variants.md has the figures):
+    Adam's learning rate is 5e-4, not 2e-4 (same betas), which converges faster per step at this batch size; the
+    generator is twice as wide as the discriminator (``g_width=64``), since G's width bought quality and D's did
+    not; the EMA generator averages over about 2000 steps (decay 0.9995) and is what gets sampled.
+    """
     return ganzoo.TrainDefaults(
-        steps=1200, batch_size=64, z_dim=100,
-        g_optimizer=ganzoo.OptimizerSpec("adam", 2e-4, (0.5, 0.999)),
-        d_optimizer=ganzoo.OptimizerSpec("adam", 2e-4, (0.5, 0.999)),
-        ema_decay=0.995,  # a ~200-step window: short CPU budgets must not average in the early weights
+        steps=4000, batch_size=64, z_dim=100,
+        g_optimizer=ganzoo.OptimizerSpec("adam", 5e-4, (0.5, 0.999)),
+        d_optimizer=ganzoo.OptimizerSpec("adam", 5e-4, (0.5, 0.999)),
+        ema_decay=0.9995,
+        network={"g_width": 64},
     )
 
 

@@ -108,7 +108,7 @@ def ganzoo_register_variants(register):
         discriminator=image_or_points(SNGANDiscriminator, SNMLPDiscriminator),
         loss="hinge",
         defaults=ganzoo.TrainDefaults(
-            steps=800, batch_size=64, z_dim=128, n_critic=1,
+            steps=1500, point_steps=800, batch_size=64, z_dim=128, n_critic=1,
             g_optimizer=adam, d_optimizer=adam,
             ema_decay=0.999,
         ),

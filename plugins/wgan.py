@@ -35,9 +35,9 @@ def ganzoo_register_variants(register):
         loss="wasserstein",
         regularisers={"weight_clip": 0.01},
         defaults=ganzoo.TrainDefaults(
-            steps=1000, batch_size=64, z_dim=100, n_critic=5,
+            steps=2000, point_steps=1000, batch_size=64, z_dim=100, n_critic=5,
             g_optimizer=rmsprop, d_optimizer=rmsprop,
-            ema_decay=0.999,
+            ema_decay=0.999, network={"g_width": 64},
         ),
         image_sizes=IMAGE_SIZES,
         channels=(1, 3),

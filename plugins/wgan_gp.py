@@ -33,11 +33,12 @@ class WGANGPCritic(ganzoo.Discriminator):
     """(B, C, S, S) -> (B,) critic values; DCGAN's layout with per-sample normalisation instead of batch norm."""
 
     def __init__(self, data_shape: tuple[int, ...] = (1, 32, 32), width: int | None = None,
-                 norm: str = "layer") -> None:
+                 norm: str = "layer", g_width: int | None = None, d_width: int | None = None,
+                 output_bias: bool = False) -> None:
         super().__init__(data_shape)
         channels, size = self.data_shape[0], self.data_shape[1]
         base, n_down = _plan(size)
-        hidden = width or default_width(size)
+        hidden = d_width or width or default_width(size)
         layers: list[nn.Module] = [  # (B, C, S, S) -> (B, width, S/2, S/2); no normalisation on the input layer
             nn.Conv2d(channels, hidden, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         for _ in range(n_down - 1):  # each halves the resolution and doubles the channels
@@ -55,8 +56,9 @@ class WGANGPGenerator(DCGANGenerator):
     """DCGAN's generator; also takes the critic's ``norm`` option so ``create("wgan-gp", norm=...)`` builds both."""
 
     def __init__(self, z_dim: int = 100, data_shape: tuple[int, ...] = (1, 32, 32), width: int | None = None,
-                 norm: str = "layer") -> None:
-        super().__init__(z_dim, data_shape, width)
+                 norm: str = "layer", g_width: int | None = None, d_width: int | None = None,
+                 output_bias: bool = False) -> None:
+        super().__init__(z_dim, data_shape, width, g_width=g_width, output_bias=output_bias)
 
 
 @ganzoo.hookimpl
@@ -71,9 +73,9 @@ def ganzoo_register_variants(register):
         loss="wasserstein",
         regularisers={"gradient_penalty": 10.0},
         defaults=ganzoo.TrainDefaults(
-            steps=600, batch_size=64, z_dim=100, n_critic=5,
+            steps=1200, point_steps=600, batch_size=64, z_dim=100, n_critic=5,
             g_optimizer=adam, d_optimizer=adam,
-            ema_decay=0.999,
+            ema_decay=0.999, network={"g_width": 64},
         ),
         image_sizes=IMAGE_SIZES,
         channels=(1, 3),
