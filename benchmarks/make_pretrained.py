@@ -16,6 +16,7 @@ extractor at the bench's N (against the test split); ``--seed-spread`` (the sd o
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import subprocess
@@ -26,7 +27,8 @@ import common
 import torch
 
 import ganzoo
-from ganzoo.bench import _batches, _generate
+from ganzoo.bench import _batches, _generate, balanced_labels
+from ganzoo.engine.config import TrainConfig, resolve
 from ganzoo.engine.tracking import default_extractor
 from ganzoo.metrics.pipeline import extract, score
 from ganzoo.metrics.reference import reference_features
@@ -51,7 +53,7 @@ def cheap_fid(run: ganzoo.LoadedRun, generator: torch.nn.Module, n: int, extract
     cfg = run.config
     ref = reference_features(registry, cfg.dataset, "test", extractor_name, n, cfg.image_size,
                              generator.data_shape[0], cfg.data_dir, "cpu", extractor=extractor)
-    fake = _generate(generator, n, 1, torch.device("cpu"))
+    fake = _generate(generator, n, 1, torch.device("cpu"), labels=balanced_labels(n, run.num_classes))
     return float(score(ref, extract(extractor, _batches(fake)), num_classes=0, seed=0)["fid"])
 
 
@@ -60,14 +62,21 @@ def main() -> None:
     parser.add_argument("bench_dir", type=Path, help="a finished `ganzoo bench` output (metrics.json, run/)")
     parser.add_argument("--weights", default="mnist", help="the weights' name (pretrained:VARIANT/WEIGHTS)")
     parser.add_argument("--dtype", default="float16", choices=["float16", "float32"])
-    parser.add_argument("--seed-spread", type=float, help="sd over seeds of the cheap extractor's FID")
+    parser.add_argument("--seed-spread", type=float, required=True,
+                        help="sd over seeds of the cheap extractor's FID (from a --seeds bench)")
     parser.add_argument("--out", type=Path, help=f"default: {WEIGHTS_DIR}/VARIANT-WEIGHTS")
+    parser.add_argument("--commit", help="the commit whose code trained the run (default: HEAD, marked -dirty when "
+                                         "the tree has changes)")
     args = parser.parse_args()
 
     metrics = json.loads((args.bench_dir / "metrics.json").read_text())
     run_dir = args.bench_dir / "run"
     run = ganzoo.load(run_dir)
     variant, seed = metrics["variant"], metrics["train"]["config"]["seed"]
+    trained = dataclasses.replace(resolve(run.config, get_registry()), channels=None)  # config.json records it
+    if resolve(TrainConfig(variant, seed=seed), get_registry()) != trained:
+        sys.exit(f"{args.bench_dir} did not train at {variant}'s defaults (it used other options): the card's "
+                 f"command `ganzoo train {variant} --seed {seed}` would not reproduce it")
     out = args.out or WEIGHTS_DIR / f"{variant}-{args.weights}"
     dtype = getattr(torch, args.dtype)
 
@@ -92,7 +101,7 @@ def main() -> None:
                  f"fid_{args.dtype}": cheap_fid(run, rounded, n, cheap), "seed_spread": args.seed_spread}
         moved = abs(check[f"fid_{args.dtype}"] - check["fid_float32"])
         print(f"{cheap} FID: float32 {check['fid_float32']:.3f}, {args.dtype} {check[f'fid_{args.dtype}']:.3f}")
-        if args.dtype != "float32" and args.seed_spread is not None and moved > args.seed_spread:
+        if args.dtype != "float32" and moved > args.seed_spread:
             sys.exit(f"{args.dtype} moves the {cheap} FID by {moved:.3f}, more than the seed spread "
                      f"{args.seed_spread}: use --dtype float32")
 
@@ -100,7 +109,8 @@ def main() -> None:
         "variant": variant, "weights": args.weights, "dataset": run.config.dataset, "seed": seed,
         "command": f"ganzoo train {variant} --seed {seed}", "bench_command": f"ganzoo bench {variant} --seed {seed}",
         "steps": run.step, "train_seconds": metrics["train"]["train_s"], "ganzoo_version": ganzoo.__version__,
-        "commit": _commit(), "machine": {**metrics["machine"], "processor": common.machine_info()["processor"]},
+        "commit": args.commit or _commit(),
+        "machine": {**metrics["machine"], "processor": common.machine_info()["processor"]},
         "date": datetime.date.today().isoformat(), "num_samples": n, "reference": "test split",
         "scores": scores, "headline": headline, "dtype": args.dtype, "float16_check": check, "grid_seed": 0,
         "load": f"pretrained:{variant}/{args.weights}",

@@ -50,6 +50,8 @@ def train(variant: str, out: str | Path, *, resume: bool = False, registry: Regi
     from its newest valid checkpoint (``steps`` may be raised to train longer).
     """
     registry = _registry(registry)
+    if isinstance(options.get("init"), Path):
+        options["init"] = str(options["init"])
     if resume:
         run = find_run(Path(out))
         stored = TrainConfig.from_file(run.config)
@@ -87,10 +89,11 @@ class LoadedRun:
 def load(path: str | Path, device: str = "cpu", registry: Registry | None = None) -> LoadedRun:
     """Load a run directory (its newest valid checkpoint), one checkpoint file, or trained weights
     (``"pretrained:dcgan/mnist"``, ``"hf://owner/name"``, a model folder; :mod:`ganzoo.pretrained`), in eval mode."""
-    from ganzoo.pretrained import model_path
+    from ganzoo.pretrained import PRETRAINED, model_path
 
     registry = _registry(registry)
-    path = model_path(path, registry) or Path(path)
+    source = path
+    path = model_path(source, registry) or Path(source)
     run = find_run(path)
     candidates = [path] if path.is_file() else [p for _, p in reversed(run.list_checkpoints())]
     if not candidates:
@@ -122,6 +125,10 @@ def load(path: str | Path, device: str = "cpu", registry: Registry | None = None
         # the engine's layout rule (channels-last for convolutional networks on CPU): the kernels CPU training
         # used, and faster sampling
         prefer_channels_last(target, g, d, data_shape, int(meta["z_dim"]), *([ema] if ema is not None else []))
+        registered = str(source)[len(PRETRAINED):].split("/", 1)[0] if str(source).startswith(PRETRAINED) else None
+        if registered is not None and registered != spec.name:
+            raise CheckpointError(f"{source} is registered for {registered!r} but holds {spec.name!r} weights "
+                                  f"({candidate}); the plugin that registers it is wrong")
         names = tuple(json.loads(meta.get("class_names", "[]")))
         if classes and len(names) != classes:
             names = tuple(str(i) for i in range(classes))
@@ -250,6 +257,11 @@ def export(source: str | Path, out: str | Path | None = None, *, format: str = "
         raise ConfigError("--push uploads a model folder: use it with --format hub")
     spec = registry.exporter(format)
     spec.check(f"--format {format}")
+    from ganzoo.pretrained import model_path
+
+    if out is None and model_path(source, registry) is not None:
+        raise ConfigError(f"{source} is trained weights, not a run directory: give the file to write "
+                          f"(e.g. generator{spec.suffix})")
     run = load(source, device="cpu", registry=registry)
     target = Path(out) if out is not None else find_run(Path(source)).root / f"generator{spec.suffix}"
     if target.is_dir():
@@ -272,7 +284,8 @@ def _export_hub(source: str | Path, out: str | Path | None, registry: Registry, 
     dtypes = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
     if dtype not in dtypes:
         raise ConfigError(f"--dtype must be one of {', '.join(dtypes)}, got {dtype!r}")
-    if push is not None and (not push.startswith(HUB) or push[len(HUB):].count("/") != 1):
+    if push is not None and (not push.startswith(HUB) or "@" in push or push[len(HUB):].count("/") != 1
+                             or not all(push[len(HUB):].split("/"))):
         raise ConfigError(f"--push takes hf://OWNER/NAME, got {push!r}")
     if out is None:
         raise ConfigError("--format hub writes a folder: give OUT_DIR")

@@ -246,7 +246,7 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
     source = config.checkpoint or config.run
     reused = False
     if source:
-        from ganzoo.pretrained import PRETRAINED, model_path
+        from ganzoo.pretrained import HUB, PRETRAINED, model_path
 
         model = model_path(source, registry)  # trained weights (pretrained:, hf://, a model folder), not a run
         run_dir = model.parent if model is not None else find_run(Path(source)).root
@@ -254,8 +254,12 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
                    else TrainConfig.from_file(run_dir / "config.json").variant)
         if config.variant and config.variant != variant:
             raise ConfigError(f"{source} is a {variant!r} run, not {config.variant!r}")
-        name = (str(source)[len(PRETRAINED):].replace("/", "-pretrained-") if str(source).startswith(PRETRAINED)
-                else f"{variant}-scored-{run_dir.name}")
+        if str(source).startswith(PRETRAINED):
+            name = str(source)[len(PRETRAINED):].replace("/", "-pretrained-") + f"-s{config.seed}"
+        elif str(source).startswith(HUB):
+            name = f"{variant}-hf-{str(source)[len(HUB):].replace('/', '-').replace('@', '-')}-s{config.seed}"
+        else:
+            name = f"{variant}-scored-{run_dir.name}"
         out = Path(config.out or Path("bench-runs") / name)
         out.mkdir(parents=True, exist_ok=True)
     else:
@@ -273,6 +277,8 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
     for problem in loaded.skipped:
         log(f"warning: skipped checkpoint {problem}")
     train_cfg = loaded.config
+    if source and config.dataset:  # trained weights scored against data the user names (default: their own)
+        train_cfg = dataclasses.replace(train_cfg, dataset=config.dataset, data_dir=config.data_dir)
     spec = loaded.spec
     dataset_base, _ = parse_dataset_name(train_cfg.dataset)
     dataset_spec = registry.dataset(dataset_base)

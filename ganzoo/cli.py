@@ -554,7 +554,8 @@ def _seed_pair(text: str) -> tuple[int, int]:
 @cli.command()
 @click.argument("names", nargs=-1)
 @click.option("--all", "all_", is_flag=True, help="Benchmark every registered variant that fits the dataset.")
-@click.option("--dataset", help="Dataset to train on and score against (default: the variant's).")
+@click.option("--dataset", help="Dataset to train on and score against (default: the variant's; with --run, "
+              "--checkpoint or --pretrained: what the weights trained on).")
 @click.option("--data-dir", type=click.Path())
 @click.option("--steps", type=int, help="Training steps (default: the variant's).")
 @click.option("--batch-size", type=int, help="Training batch size (default: the variant's).")
@@ -569,7 +570,7 @@ def _seed_pair(text: str) -> tuple[int, int]:
               "instead of training: no training at all.")
 @click.option("--out", type=click.Path(),
               help="Report directory (default: bench-runs/NAME-DATASET-sSEED; with --run / --checkpoint, "
-                   "bench-runs/NAME-scored-RUNDIR).")
+                   "bench-runs/NAME-scored-RUNDIR; with --pretrained W, bench-runs/NAME-pretrained-W-sSEED).")
 @config_option("bench")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def bench(names, all_, dataset, data_dir, steps, batch_size, seed, seeds, device, num_samples, extractors, run_dir,
@@ -596,6 +597,16 @@ def bench(names, all_, dataset, data_dir, steps, batch_size, seed, seeds, device
     if pretrained is not None and (run_dir or checkpoint or seeds or not names):
         raise click.UsageError("--pretrained scores the named variants' weights: give variant names, without --run, "
                                "--checkpoint or --seeds")
+    if pretrained is not None:  # every named variant must have the weights before anything is scored
+        given = [flag for flag, value in (("--steps", steps), ("--batch-size", batch_size)) if value is not None]
+        if given:
+            raise click.UsageError(f"--pretrained scores the weights as trained: {', '.join(given)} do not apply")
+        if all_:
+            names = tuple(n for n in names if f"{n}/{pretrained}" in registry.names("pretrained"))
+            if not names:
+                raise GanzooError(f"no variant has pretrained weights {pretrained!r} (see `ganzoo list`)")
+        for name in names:
+            registry.pretrained(name, pretrained)
     results = []
     for name in names or (None,):
         per_seed = []

@@ -24,9 +24,11 @@ Weights are data: they load with safetensors, and nothing is unpickled.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.resources
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -38,6 +40,7 @@ from ganzoo.errors import CheckpointError, ConfigError
 
 if TYPE_CHECKING:
     from ganzoo.api import LoadedRun
+    from ganzoo.engine.config import TrainConfig
     from ganzoo.registry import PretrainedSpec, Registry
 
 MODEL_FILE = "model.safetensors"
@@ -61,6 +64,8 @@ def model_path(source: str | Path, registry: Registry) -> Path | None:
     if isinstance(source, str) and source.startswith(HUB):
         return hub_folder(source) / MODEL_FILE
     path = Path(source)
+    if path.is_file() and path.name == MODEL_FILE:
+        path = path.parent
     if path.is_dir() and (path / MODEL_FILE).is_file() and not (path / "checkpoints").is_dir():
         return path / MODEL_FILE
     return None
@@ -91,22 +96,31 @@ def hub_folder(source: str) -> Path:
     if repo.count("/") != 1 or not all(repo.split("/")):
         raise ConfigError(f"{source!r} is not hf://OWNER/NAME (optionally @REVISION)")
     try:
+        from huggingface_hub import errors as hub_errors
         from huggingface_hub import snapshot_download
-        from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
     except ImportError:
         raise ConfigError(f"reading {source} needs huggingface_hub, which is not installed: {HUB_INSTALL}") from None
+    incomplete = getattr(hub_errors, "IncompleteSnapshotError", ())  # huggingface_hub >= 1.x
     try:
         folder = snapshot_download(repo, revision=revision or None,
                                    allow_patterns=[MODEL_FILE, "config.json", "README.md", "card.json",
                                                    "samples.png"])
-    except (LocalEntryNotFoundError, RepositoryNotFoundError) as exc:
+    except incomplete:
+        raise CheckpointError(f"{source}: the local Hugging Face cache holds an incomplete copy; download it once "
+                              "with the network on (HF_HUB_OFFLINE unset)") from None
+    except (hub_errors.LocalEntryNotFoundError, hub_errors.RepositoryNotFoundError) as exc:
         raise CheckpointError(f"{source}: not found on the Hub nor in the local cache "
-                              f"({' '.join(str(exc).split())[:160]})") from None
-    except (HfHubHTTPError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{source}: cannot download ({' '.join(str(exc).split())[:160]})") from None
+                              f"({_one_line(exc)})") from None
+    except Exception as exc:  # noqa: BLE001 - network, proxy, auth and storage errors come in many types
+        raise CheckpointError(f"{source}: cannot download ({type(exc).__name__}: {_one_line(exc)})") from None
     if not (Path(folder) / MODEL_FILE).is_file():
-        raise CheckpointError(f"{source} holds no {MODEL_FILE}: it is not a ganzoo model repository")
+        raise CheckpointError(f"{source} holds no {MODEL_FILE}: it is not a ganzoo model repository (or its "
+                              "cached copy is incomplete)")
     return Path(folder)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:160]
 
 
 def init_tensors(source: str | Path, registry: Registry) -> tuple[dict[str, torch.Tensor], dict[str, str], str]:
@@ -158,6 +172,10 @@ def write_model(run: LoadedRun, out: Path, dtype: torch.dtype = torch.float16, c
         nets["G_ema"] = run.ema_generator
     tensors = {f"{prefix}.{key}": (value.to(dtype) if value.is_floating_point() else value)
                for prefix, net in nets.items() for key, value in net.state_dict().items()}
+    overflow = [key for key, value in tensors.items() if value.is_floating_point() and not value.isfinite().all()]
+    if overflow:
+        raise ConfigError(f"{overflow[0]} does not fit in {str(dtype).replace('torch.', '')} (values beyond its "
+                          "range, or not finite); store the weights as float32")
     meta = model_metadata(run)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
@@ -171,6 +189,7 @@ def write_model(run: LoadedRun, out: Path, dtype: torch.dtype = torch.float16, c
         if card is not None:
             files = {p.name: sha256(p) for p in sorted(staging.iterdir())}
             (staging / "card.json").write_text(json.dumps({**card, "sha256": files}, indent=2) + "\n")
+        _publishable(staging)
         if out.exists():
             out.rmdir()
         staging.rename(out)
@@ -180,7 +199,17 @@ def write_model(run: LoadedRun, out: Path, dtype: torch.dtype = torch.float16, c
     return out
 
 
-_JSON_META = ("config", "data_shape", "class_names")
+def _publishable(folder: Path) -> None:
+    """Give a staged folder the permissions a normal ``mkdir`` / ``open`` would (mkdtemp and mkstemp make them
+    owner-only), so shipped or shared weights are readable by others where the umask allows."""
+    umask = os.umask(0)
+    os.umask(umask)
+    folder.chmod(0o777 & ~umask)
+    for path in folder.iterdir():
+        path.chmod(0o666 & ~umask)
+
+
+_JSON_META = ("config", "data_shape", "class_names", "step", "z_dim", "num_classes")
 
 
 def model_metadata(run: LoadedRun) -> dict[str, str]:
@@ -189,21 +218,31 @@ def model_metadata(run: LoadedRun) -> dict[str, str]:
 
     g = run.generator
     return {"variant": run.spec.name, "ganzoo_version": __version__, "torch_version": torch.__version__,
-            "step": str(run.step), "config": run.config.to_json(), "data_shape": json.dumps(list(g.data_shape)),
+            "step": str(run.step), "config": public_config(run.config).to_json(),
+            "data_shape": json.dumps(list(g.data_shape)),
             "z_dim": str(g.z_dim), "num_classes": str(run.num_classes),
             "class_names": json.dumps(list(run.class_names))}
 
 
+def public_config(config: TrainConfig) -> TrainConfig:
+    """``config`` without the local paths a published folder should not carry: the data directory, the
+    ``--init`` source, and a ``folder:`` dataset's parent directories (its own name stays)."""
+    dataset = config.dataset
+    if dataset and dataset.startswith("folder:"):
+        dataset = "folder:" + Path(dataset[len("folder:"):]).name
+    return dataclasses.replace(config, dataset=dataset, data_dir=None, init=None)
+
+
 def model_card(run: LoadedRun, card: dict[str, Any] | None = None) -> str:
     """A Hugging Face model card (README.md with YAML front matter) for ``run``, with ``card``'s scores."""
-    cfg = run.config
+    cfg = public_config(run.config)
     dataset = cfg.dataset.split(":", 1)[0]
     lines = ["---", "library_name: ganzoo", "tags:", "- gan", "- image-generation", f"- {run.spec.name}",
              f"datasets:\n- {dataset}" if ":" not in cfg.dataset else "", "---", "",
              f"# {run.spec.name} on {cfg.dataset}", "", run.spec.summary + ".", ""]
     if run.spec.paper:
         lines += [f"Paper: {run.spec.paper}", ""]
-    lines += [f"Trained with [ganzoo](https://github.com/) for {run.step} generator steps (batch {cfg.batch_size}, "
+    lines += [f"Trained with ganzoo for {run.step} generator steps (batch {cfg.batch_size}, "
               f"seed {cfg.seed}); the folder holds the generator, its exponential moving average and the "
               "discriminator, as a safetensors file ganzoo loads directly.", ""]
     if card and card.get("scores"):
@@ -219,7 +258,14 @@ def model_card(run: LoadedRun, card: dict[str, Any] | None = None) -> str:
         lines.append("")
     if card and card.get("command"):
         lines += ["## How it was trained", "", "```bash", card["command"], "```", ""]
-        for key in ("machine", "train_seconds", "ganzoo_version", "commit", "date"):
+        machine = card.get("machine") or {}
+        if machine:
+            lines.append(f"- machine: {machine.get('processor', '?')}, {machine.get('cpu_count', '?')} CPUs, "
+                         f"{machine.get('torch_threads', '?')} torch threads, device {machine.get('device', '?')}, "
+                         f"torch {machine.get('torch', '?')}")
+        if isinstance(card.get("train_seconds"), (int, float)):
+            lines.append(f"- training: {card['train_seconds']:.1f} s")
+        for key in ("ganzoo_version", "commit", "date"):
             if card.get(key) is not None:
                 lines.append(f"- {key.replace('_', ' ')}: {card[key]}")
         lines.append("")

@@ -11,9 +11,15 @@ Whether the class loss on *generated* samples trains D: in the paper it does (L_
 so it does here. Later implementations, PyTorch-StudioGAN's among them, train D's classifier on real samples only,
 since classifying fakes also rewards D for G's easy-to-classify samples; ``--reg auxiliary_classifier=off --reg
 auxiliary_classifier_real=1`` trains that way.
+
+Defaults: dcgan's budget (G twice as wide as D, EMA 0.9995, 4000 steps of batch 64) with the paper's optimizer,
+Adam 2e-4 with betas (0.5, 0.999). dcgan's 5e-4 is not used here: with it, AC-GAN's generator collapsed within
+1000 steps on MNIST (seed 0), one image per class, and stayed there (docs/benchmarks.md).
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import torch
 from ganzoo_plugins.cgan import CGANGenerator
@@ -21,6 +27,8 @@ from ganzoo_plugins.dcgan import IMAGE_SIZES, _plan, dcgan_defaults, default_wid
 from torch import nn
 
 import ganzoo
+
+PAPER_ADAM = ganzoo.OptimizerSpec("adam", 2e-4, (0.5, 0.999))
 
 
 class ACGANDiscriminator(ganzoo.Discriminator):
@@ -61,7 +69,7 @@ def ganzoo_register_variants(register):
         discriminator=ACGANDiscriminator,
         loss="non_saturating",
         regularisers={"auxiliary_classifier": 1.0},
-        defaults=dcgan_defaults(),
+        defaults=dataclasses.replace(dcgan_defaults(), g_optimizer=PAPER_ADAM, d_optimizer=PAPER_ADAM),
         image_sizes=IMAGE_SIZES,
         channels=(1, 3),
         conditional=True,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.resources
 import json
+import warnings
 
 import ganzoo
 
@@ -21,15 +22,26 @@ def _cards() -> list[tuple[str, dict]]:
         for folder in sorted(root.iterdir(), key=lambda f: f.name):
             card = folder / "card.json"
             if card.is_file():
-                cards.append((folder.name, json.loads(card.read_text())))
+                try:
+                    cards.append((folder.name, json.loads(card.read_text())))
+                except (OSError, ValueError) as exc:
+                    warnings.warn(f"shipped weights {folder.name}: unreadable card.json ({exc})", stacklevel=2)
     return cards
+
+
+def _summary(card: dict) -> str:
+    machine = card.get("machine") or {}
+    where = f"{machine.get('cpu_count', '?')}-core {machine.get('device', 'cpu').upper()}"
+    seconds = card.get("train_seconds")
+    took = f" ({seconds:.0f} s of training on a {where})" if isinstance(seconds, (int, float)) else ""
+    return f"{card.get('steps', '?')} steps on {card.get('dataset', '?')}, seed {card.get('seed', '?')}{took}"
 
 
 @ganzoo.hookimpl
 def ganzoo_register_pretrained(register):
     for folder, card in _cards():
-        register(ganzoo.PretrainedSpec(
-            card["variant"], card["weights"], f"ganzoo_plugins:weights/{folder}",
-            summary=f"{card['steps']} steps on {card['dataset']}, seed {card['seed']} ({card['train_seconds']:.0f} s "
-                    "on a 2-core CPU)",
-            scores=card.get("headline", {})))
+        if not isinstance(card.get("variant"), str) or not isinstance(card.get("weights"), str):
+            warnings.warn(f"shipped weights {folder}: card.json names no variant and weights", stacklevel=2)
+            continue
+        register(ganzoo.PretrainedSpec(card["variant"], card["weights"], f"ganzoo_plugins:weights/{folder}",
+                                       summary=_summary(card), scores=card.get("headline") or {}))

@@ -4,6 +4,7 @@ local Hugging Face cache with the network off; every shipped card checked agains
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -11,9 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
-from helpers import make_image_folder, pixel_stats_plugin, registry_with
+from helpers import labelled_blobs_plugin, make_image_folder, pixel_stats_plugin, registry_with
 
 import ganzoo
 from ganzoo.errors import CheckpointError, ConfigError, GanzooError
@@ -147,14 +149,14 @@ def test_plugin_weights_through_the_python_api(tiny_run, tmp_path):
         z = torch.randn(4, g.z_dim, generator=torch.Generator().manual_seed(0))
         assert torch.equal(g(z), run.sampler(z)) and not g.training
         assert torch.equal(_samples(run), _samples(ganzoo.load(tiny_run)))
-        with pytest.raises(GanzooError, match="dcgan has: tiny"):
+        with pytest.raises(GanzooError, match="dcgan has: .*tiny"):
             ganzoo.create("dcgan", pretrained="other", registry=registry)
         with pytest.raises(ConfigError, match="give only the name"):
             ganzoo.create("dcgan", pretrained="tiny", width=8, registry=registry)
 
         # bench scores the weights without training, and fine-tuning starts from them
         images = ganzoo.load(tiny_run).config.dataset
-        result = ganzoo.bench(registry=registry, run="pretrained:dcgan/tiny", num_samples=16,
+        result = ganzoo.bench(registry=registry, run="pretrained:dcgan/tiny", num_samples=16, dataset=images,
                               extractors=("pixel-stats",), out=str(tmp_path / "bench"))
         assert result.metrics["train"]["steps"] == run.step
         assert result.metrics["scores"]["pixel-stats"]["final"]["fid"] is not None
@@ -167,6 +169,44 @@ def test_plugin_weights_through_the_python_api(tiny_run, tmp_path):
     finally:
         sys.path.remove(str(site))
         sys.modules.pop("ganzoo_weights_demo", None)
+
+
+def test_init_from_a_run_directory_and_resume_without_the_source(tiny_run, tmp_path):
+    """--init takes a run directory (its newest checkpoint); the new run records it as an absolute path and resumes
+    from its own checkpoints even after the source is gone."""
+    source = tmp_path / "source"
+    shutil.copytree(tiny_run, source)
+    dataset = ganzoo.load(tiny_run).config.dataset
+    options = {"dataset": dataset, "batch_size": 8, "image_size": 32, "network": TINY, "fid_every": 0}
+    tuned = ganzoo.train("dcgan", tmp_path / "tuned", steps=2, init=source, **options)
+    recorded = json.loads((tuned.root / "config.json").read_text())["init"]
+    assert recorded == str(source.resolve())
+    start = ganzoo.load(source)
+    from ganzoo.engine import TrainConfig, Trainer
+    from ganzoo.engine.rundir import RunDir
+
+    trainer = Trainer(TrainConfig("dcgan", init=str(source), device="cpu", **options), RunDir(tmp_path / "t"),
+                      get_registry())
+    for mine, theirs in ((trainer.G, start.generator), (trainer.D, start.discriminator),
+                         (trainer.ema.module, start.ema_generator)):
+        for (key, a), b in zip(mine.state_dict().items(), theirs.state_dict().values(), strict=True):
+            assert torch.equal(a, b), key
+    shutil.rmtree(source)
+    ganzoo.train("dcgan", tmp_path / "tuned", resume=True, steps=3)
+    assert ganzoo.load(tmp_path / "tuned").step == 3 and start.step == 3
+
+
+def test_a_conditional_model_folder_keeps_its_classes(tmp_path):
+    registry = registry_with(labelled_blobs_plugin())
+    ganzoo.train("cgan", tmp_path / "run", dataset="blobs", steps=2, batch_size=8, fid_every=0, network=TINY,
+                 registry=registry)
+    folder = ganzoo.export(tmp_path / "run", tmp_path / "model", format="hub", dtype="float32", registry=registry)
+    run = ganzoo.load(folder, registry=registry)
+    assert run.num_classes == 3 and run.class_names == ("blob0", "blob1", "blob2")
+    original = ganzoo.load(tmp_path / "run", registry=registry)
+    assert torch.equal(ganzoo.sample(run, 6, labels=2), ganzoo.sample(original, 6, labels=2))
+    config = json.loads((folder / "config.json").read_text())
+    assert config["num_classes"] == 3 and config["class_names"] == ["blob0", "blob1", "blob2"]
 
 
 def _populate_hub_cache(cache: Path, repo: str, folder: Path) -> None:
@@ -231,7 +271,27 @@ def test_every_shipped_card_matches_its_files_and_grid(card_path):
     run = ganzoo.load(f"pretrained:{card['variant']}/{card['weights']}")
     from ganzoo.pretrained import card_grid
 
-    assert card_grid(run, card) == (folder / "samples.png").read_bytes()
+    grid = card_grid(run, card)
+    if _cpu_name() == card["machine"].get("processor"):
+        assert grid == (folder / "samples.png").read_bytes()
+    else:  # other CPUs round some float sums differently: a pixel may move by one grey level, rarely
+        from PIL import Image
+
+        ours, theirs = (torch.from_numpy(np.asarray(Image.open(io.BytesIO(b))).astype("int16"))
+                        for b in (grid, (folder / "samples.png").read_bytes()))
+        assert ours.shape == theirs.shape and (ours - theirs).abs().max() <= 1
+        assert (ours != theirs).float().mean() < 1e-3
+
+
+def _cpu_name() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").is_file() else []:
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return ""
+
+
+def test_ganzoo_ships_dcgan_weights():
+    assert "dcgan-mnist" in [p.parent.name for p in SHIPPED]
 
 
 def test_shipped_weights_stay_within_the_total_budget():

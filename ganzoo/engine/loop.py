@@ -111,7 +111,8 @@ class Trainer:
     global batch and each rank trains on its slice of it.
     """
 
-    def __init__(self, config: TrainConfig, run: RunDir, registry: Registry, world: World | None = None) -> None:
+    def __init__(self, config: TrainConfig, run: RunDir, registry: Registry, world: World | None = None,
+                 resume: bool = False) -> None:
         self.request = config  # as asked: config.json records it beside the resolved values where they differ
         self.config = config = resolve(config, registry)
         self.run_dir = run
@@ -164,7 +165,8 @@ class Trainer:
                 self.notes.append("batch norm statistics are per rank on CPU (torch's SyncBatchNorm needs a GPU), "
                                   "so this run is not the single-process run with the same global batch")
         self.G, self.D = g.to(self.device), d.to(self.device)
-        init = self._initial_weights(registry) if config.init else None
+        # a resumed run restores its own checkpoint: its --init source is not read again (it may be gone by now)
+        init = self._initial_weights(registry) if config.init and not resume else None
         self.channels_last = prefer_channels_last(self.device, self.G, self.D, data_shape, config.z_dim)
         defaults = self.spec.defaults
         self.opt_g = _with_lr(defaults.g_optimizer, config.lr_g).build(self.G.parameters())
@@ -254,12 +256,18 @@ class Trainer:
             if value != ours[key]:
                 raise ConfigError(f"--init {name} has {key} {value}, this run {ours[key]}: fine-tuning starts from "
                                   "weights of the same variant and shapes")
-        options = (TrainConfig.from_dict(json.loads(meta["config"])).network or {}) if "config" in meta else {}
-        if options != self.config.network:
+        try:
+            ckpt.load_module("G", self.G, tensors, Path(str(source)))
+            ckpt.load_module("D", self.D, tensors, Path(str(source)))
+        except CheckpointError:
+            # equal options always fit; other options (e.g. a variant's later default widths) fit when the shapes do
+            options = (TrainConfig.from_dict(json.loads(meta["config"])).network or {}) if "config" in meta else {}
+            if options == self.config.network:
+                raise
+            fix = (f"pass {' '.join(f'--net {k}={json.dumps(v)}' for k, v in options.items())}" if options else
+                   "it predates network options; continue it with `ganzoo train --resume` instead")
             raise ConfigError(f"--init {name} was built with network options {options}, this run with "
-                              f"{self.config.network}; pass the same --net options")
-        ckpt.load_module("G", self.G, tensors, Path(str(source)))
-        ckpt.load_module("D", self.D, tensors, Path(str(source)))
+                              f"{self.config.network}: {fix}") from None
         return tensors
 
     def _classes(self, dataset: str) -> int:
@@ -590,7 +598,12 @@ def _train(config: TrainConfig, run: RunDir, registry: Registry, resume: bool, e
     if resume:  # the lock comes first: nothing may change the checkpoints while they are read
         _on_main(world, lock.acquire)
     try:
-        trainer = Trainer(config, run, registry, world)  # options, device, data, networks; nothing written yet
+        if config.init and not resume:  # config.json must name the same weights from any working directory
+            from ganzoo.pretrained import is_remote_source
+
+            if not is_remote_source(config.init):
+                config = dataclasses.replace(config, init=str(Path(config.init).resolve()))
+        trainer = Trainer(config, run, registry, world, resume)  # options, device, data, networks; nothing written
         start = trainer.restore_latest() if resume else 0
         world.barrier()  # every rank has read its checkpoint: rank 0 may set bad ones aside now
 
