@@ -73,6 +73,6 @@ def test_bench_step0_baseline_is_the_trainers_initial_network(tmp_path, image_fo
     config = TrainConfig("dcgan", dataset=f"folder:{image_folder}", seed=3, image_size=32, batch_size=8)
     trainer = Trainer(config, run, registry)
     seed_everything(3)
-    g, _ = build(registry.variant("dcgan"), trainer.G.data_shape, trainer.G.z_dim)
+    g, _ = build(registry.variant("dcgan"), trainer.G.data_shape, trainer.G.z_dim, **trainer.config.network)
     for a, b in zip(g.state_dict().values(), trainer.G.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)

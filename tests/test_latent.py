@@ -118,10 +118,13 @@ def test_a_folder_written_by_sample_scores_as_its_run(run_dir, tmp_path):
     files = sorted((tmp_path / "generated").iterdir())
     assert len(files) == 40 and {Image.open(p).size for p in files} == {(28, 28)}
     expected = ganzoo.data.to_uint8_images(ganzoo.sample(ganzoo.load(run_dir), 40, seed=0))
-    np.testing.assert_array_equal(np.asarray(Image.open(files[7])), expected[7, 0].numpy())
+    for i, path in enumerate(files):  # every written image holds exactly the model's pixels
+        np.testing.assert_array_equal(np.asarray(Image.open(path)), expected[i, 0].numpy())
 
     registry = registry_with(pixel_stats_plugin())
     real = make_image_folder(tmp_path / "real", n=40, seed=1)
     from_folder = compare(real, tmp_path / "generated", "pixel-stats", 40, registry, "cpu")
     from_run = compare(real, run_dir, "pixel-stats", 40, registry, "cpu")
-    assert from_folder["fid"] == pytest.approx(from_run["fid"], rel=1e-9, abs=1e-9)
+    # the same pixels; the statistics' float sums may round differently between the two reads (seen once in a full
+    # suite run on a loaded machine: 2010.92326 vs 2010.92118)
+    assert from_folder["fid"] == pytest.approx(from_run["fid"], rel=1e-5)

@@ -24,7 +24,8 @@ def test_train_writes_a_complete_run_directory(tmp_path: Path, image_folder: Pat
             "--image-size", "32", "--sample-every", "10", "--checkpoint-every", "10", "--out", str(run)])
     config = json.loads((run / "config.json").read_text())
     assert config["variant"] == "dcgan" and config["steps"] == 20 and config["loss"] == "non_saturating"
-    assert config["lr_g"] == 2e-4 and config["ema_decay"] == 0.995  # resolved from the variant's defaults
+    assert config["lr_g"] == 5e-4 and config["ema_decay"] == 0.9995  # resolved from the variant's defaults
+    assert config["network"] == {"g_width": 64}
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
         "step_00000010.safetensors", "step_00000020.safetensors"]
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_000010.png", "step_000020.png"]

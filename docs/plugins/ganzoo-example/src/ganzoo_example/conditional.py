@@ -9,10 +9,10 @@ and D adds the inner product of a class embedding with its features (a projectio
 from __future__ import annotations
 
 import torch
+from ganzoo_example.nets import SmallDiscriminator, SmallGenerator
 from torch import nn
 
 import ganzoo
-from ganzoo_example.nets import SmallDiscriminator, SmallGenerator
 
 
 class ConditionalGenerator(ganzoo.Generator):
