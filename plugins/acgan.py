@@ -13,8 +13,9 @@ since classifying fakes also rewards D for G's easy-to-classify samples; ``--reg
 auxiliary_classifier_real=1`` trains that way.
 
 Defaults: dcgan's budget (G twice as wide as D, EMA 0.9995, 4000 steps of batch 64) with the paper's optimizer,
-Adam 2e-4 with betas (0.5, 0.999). dcgan's 5e-4 is not used here: with it, AC-GAN's generator collapsed within
-1000 steps on MNIST (seed 0), one image per class, and stayed there (docs/benchmarks.md).
+Adam 2e-4 with betas (0.5, 0.999). Known problem, unsolved: on MNIST (seed 0) the generator collapses within each
+class by step 1000 (one image per class) at both 2e-4 and dcgan's 5e-4, and the classes it draws are permuted
+(label 3 draws a zero): D's class head also learns from G's samples, as in the paper (docs/benchmarks.md).
 """
 
 from __future__ import annotations
