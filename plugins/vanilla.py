@@ -83,7 +83,7 @@ def ganzoo_register_variants(register):
         generator=MLPGenerator,
         discriminator=MLPDiscriminator,
         loss="minimax",
-        defaults=ganzoo.TrainDefaults(steps=8000, point_steps=3000, batch_size=64, z_dim=100, ema_decay=0.999),
+        defaults=ganzoo.TrainDefaults(steps=3000, batch_size=64, z_dim=100),
         image_sizes=(28, 32, 64),
         channels=(1, 3),
         data_kinds=("image", "points"),
