@@ -383,7 +383,9 @@ def test_ctrl_c_stops_the_server_and_writes_what_was_watched(tmp_path, python_su
     out = tmp_path / "watched.html"
     process = subprocess.Popen(
         [sys.executable, "-m", "ganzoo", "lab", "gan", "--serve", "--port", "0", "--batch-size", "16", "-o", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=python_subprocess_env)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=python_subprocess_env,
+        # a suite started in the background (`cmd &`) ignores SIGINT, and children inherit that: give Ctrl-C back
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         line = process.stdout.readline()
         url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
