@@ -59,6 +59,7 @@ class TrainDefaults:
     g_optimizer: OptimizerSpec = field(default_factory=OptimizerSpec)
     d_optimizer: OptimizerSpec = field(default_factory=OptimizerSpec)
     ema_decay: float | None = None  # exponential moving average of G's weights; None disables it
+    lr_decay: float = 0.0  # the last fraction of the run over which both learning rates fall linearly to 0
     dataset: str = "mnist"
     image_size: int = 32
     # keyword options for the variant's network builders (widths, ...): what ganzoo chose where the paper fixes

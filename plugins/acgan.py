@@ -37,7 +37,7 @@ class ACGANDiscriminator(ganzoo.Discriminator):
 
     def __init__(self, data_shape: tuple[int, ...] = (1, 32, 32), num_classes: int = 10,
                  width: int | None = None, g_width: int | None = None, d_width: int | None = None,
-                 output_bias: bool = False, embed_dim: int | None = None) -> None:
+                 output_bias: bool = False) -> None:
         super().__init__(data_shape, num_classes)
         channels, size = self.data_shape[0], self.data_shape[1]
         base, n_down = _plan(size)

@@ -95,10 +95,13 @@ def dcgan_defaults() -> ganzoo.TrainDefaults:
     Departures from the paper, each measured on MNIST 32x32 on a 2-core CPU (docs/variants.md has the figures):
     Adam's learning rate is 5e-4, not 2e-4 (same betas), which converges faster per step at this batch size; the
     generator is twice as wide as the discriminator (``g_width=64``), since G's width bought quality and D's did
-    not; the EMA generator averages over about 2000 steps (decay 0.9995) and is what gets sampled.
+    not; the EMA generator averages over about 2000 steps (decay 0.9995) and is what gets sampled; both learning
+    rates fall linearly to 0 over the second half of the run (``lr_decay=0.5``): at a constant 5e-4 the
+    MNIST-classifier FID stalls at 45-48 from step 3000 on, with the decay it falls to 40 by step 7000.
+    8000 steps fit ten minutes on this CPU with ``--amp auto`` (bf16 there); in fp32 they take about 13.
     """
     return ganzoo.TrainDefaults(
-        steps=4000, batch_size=64, z_dim=100,
+        steps=8000, batch_size=64, z_dim=100, lr_decay=0.5,
         g_optimizer=ganzoo.OptimizerSpec("adam", 5e-4, (0.5, 0.999)),
         d_optimizer=ganzoo.OptimizerSpec("adam", 5e-4, (0.5, 0.999)),
         ema_decay=0.9995,

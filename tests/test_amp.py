@@ -38,6 +38,26 @@ def test_bf16_autocast_runs_the_networks_in_bf16_and_keeps_float32_weights(image
     assert trainer.scalers == {}  # bf16 has float32's range: no loss scaling
 
 
+@pytest.mark.parametrize("variant", ["acgan", "wgan-gp"])
+def test_penalties_see_float32_inputs_under_bf16(tmp_path_factory, variant):
+    """acgan's classifier term and wgan-gp's penalty run outside autocast on G's bf16 samples, cast to float32."""
+    from helpers import make_image_folder
+
+    root = tmp_path_factory.mktemp("classes")
+    for name in ("a", "b"):  # one subfolder per class: labels for the conditional variant
+        make_image_folder(root / name, n=8, size=32, seed=len(name) + ord(name))
+    trainer = Trainer(_config(root, "bf16", variant), RunDir(Path("/nonexistent")), get_registry())
+    seen: list[torch.dtype] = []
+    spec = next(spec for spec, _ in trainer.penalties)
+    original = spec.penalty
+    object.__setattr__(spec, "penalty", lambda inputs: (seen.append(inputs.fake.dtype), original(inputs))[1])
+    try:
+        stats = trainer.train_step()
+    finally:
+        object.__setattr__(spec, "penalty", original)
+    assert seen and set(seen) == {torch.float32} and torch.isfinite(torch.tensor([stats.d_loss, stats.g_loss])).all()
+
+
 def test_bf16_changes_the_numbers_but_not_the_training_recipe(images):
     runs = {}
     for amp in ("off", "bf16"):
@@ -70,3 +90,28 @@ def test_fp16_runs_in_half_precision_with_one_grad_scaler_per_network_checkpoint
         assert scaler.get_scale() == pytest.approx(saved[net]["scale"])
     resumed.train_step()
     assert all(torch.isfinite(p).all() for p in resumed.G.parameters())
+
+
+@pytest.mark.parametrize(("amx", "device", "kind", "expected"), [
+    (True, "cpu", "image", "bf16"), (False, "cpu", "image", "off"), (True, "cpu", "points", "off"),
+    (True, "cuda", "image", "off"), (True, "meta", "image", "off")])
+def test_auto_precision_is_bf16_only_for_images_on_an_amx_cpu(monkeypatch, amx, device, kind, expected):
+    from ganzoo.engine import device as devices
+
+    monkeypatch.setattr(devices, "has_amx", lambda: amx)
+    assert devices.resolve_amp("auto", torch.device(device), kind) == expected
+    for explicit in ("off", "bf16", "fp16"):  # an explicit mode is never second-guessed
+        assert devices.resolve_amp(explicit, torch.device(device), kind) == explicit
+
+
+@pytest.mark.parametrize("amx", [True, False])
+def test_a_run_records_the_precision_auto_chose_and_repeats_it_from_its_config(monkeypatch, images, tmp_path, amx):
+    from ganzoo.engine import device as devices
+
+    monkeypatch.setattr(devices, "has_amx", lambda: amx)
+    run = train(_config(images, "auto", steps=1), tmp_path / "run")
+    record = json.loads(run.config.read_text())
+    assert record["amp"] == ("bf16" if amx else "off") and record["requested"]["amp"] == "auto"
+    monkeypatch.setattr(devices, "has_amx", lambda: not amx)  # another machine: the recorded precision still holds
+    again = Trainer(TrainConfig.from_dict(record), RunDir(Path("/nonexistent")), get_registry())
+    assert again.config.amp == record["amp"]

@@ -22,8 +22,9 @@ from ganzoo.errors import ConfigError
 STEPS = 6
 TINY = ["--image-size", "28", "--batch-size", "4", "--z-dim", "16"]
 # checkpoints every 2 steps, so a kill at step 3 lands between checkpoints and one at step 4 exactly on one
+# --lr-decay 0.5: the learning rates fall over steps 3-6, so the killed runs resume in the middle of the schedule
 OPTIONS = ["--image-size", "28", "--batch-size", "4", "--z-dim", "16", "--ema-decay", "0.9", "--seed", "3",
-           "--checkpoint-every", "2", "--sample-every", "1", "--keep-checkpoints", "2", "-q"]
+           "--lr-decay", "0.5", "--checkpoint-every", "2", "--sample-every", "1", "--keep-checkpoints", "2", "-q"]
 
 # Runs `ganzoo train ...` (argv) in a fresh interpreter and kills it with SIGKILL at a chosen point of a chosen step.
 KILLER = '''
@@ -206,9 +207,11 @@ def test_sigkill_at_or_inside_a_checkpoint_then_resume_is_bitwise_identical(kill
 
 def test_resume_of_a_finished_run_with_more_steps_matches_a_longer_run(tmp_path, images):
     """Stopping at step 3 and resuming with --steps 6 equals one 6-step run (the final step's extra checkpoint
-    and grid at step 3 aside), so the 'last step' special case does not disturb the state."""
+    and grid at step 3 aside), so the 'last step' special case does not disturb the state. Constant learning
+    rates: a decay schedule spans the run's length, so lengthening a run changes it (tested in test_lr_decay.py)."""
     short, long = tmp_path / "short", tmp_path / "long"
-    base = ["train", "dcgan", "--dataset", f"folder:{images}", *TINY, "--ema-decay", "0.5", "--checkpoint-every",
+    base = ["train", "dcgan", "--dataset", f"folder:{images}", *TINY, "--ema-decay", "0.5", "--lr-decay", "0",
+            "--checkpoint-every",
             "3", "--sample-every", "3", "-q"]
     main([*base, "--steps", "3", "--out", str(short)])
     main(["train", "--resume", str(short), "--steps", "6", "-q"])

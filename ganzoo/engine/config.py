@@ -39,6 +39,7 @@ class TrainConfig:
     lr_g: float | None = None
     lr_d: float | None = None
     ema_decay: float | None = None  # None: the variant's default; 0 disables the EMA generator
+    lr_decay: float | None = None  # last fraction of the run with linearly falling learning rates; None: variant's
     seed: int = 0
     device: str = "auto"  # "auto", "cpu", "cuda", "cuda:1", "mps"
     fid_every: int | None = None  # steps between FID evaluations while training; None: 20 per run, 0: off
@@ -47,7 +48,7 @@ class TrainConfig:
     sample_every: int = 500  # steps between sample grids (the last step always gets one)
     checkpoint_every: int = 500  # steps between checkpoints (the last step always gets one)
     keep_checkpoints: int = 3  # how many of the newest checkpoints to keep
-    amp: str = "off"  # "off", "bf16" or "fp16" autocast (CUDA)
+    amp: str = "auto"  # "auto", "off", "bf16" or "fp16" autocast; auto: bf16 for images on an AMX CPU, else off
     compile: bool = False  # torch.compile both networks
     skip_bad_images: bool = False  # leave out image files that cannot be decoded (listed in config.json)
     log: tuple[str, ...] = ()  # loggers beside metrics.jsonl, e.g. ("tensorboard", "wandb")
@@ -80,8 +81,11 @@ class TrainConfig:
         if self.ema_decay is not None and not ((real := _finite_real(self.ema_decay)) is not None
                                                and 0.0 <= real < 1.0):
             raise ConfigError(f"ema-decay must be a number in [0, 1), got {self.ema_decay!r}")
-        if not isinstance(self.amp, str) or self.amp not in ("off", "bf16", "fp16"):
-            raise ConfigError(f"amp must be off, bf16 or fp16, got {self.amp!r}")
+        if self.lr_decay is not None and not ((real := _finite_real(self.lr_decay)) is not None
+                                              and 0.0 <= real <= 1.0):
+            raise ConfigError(f"lr-decay must be a fraction of the run in [0, 1], got {self.lr_decay!r}")
+        if not isinstance(self.amp, str) or self.amp not in AMP_MODES:
+            raise ConfigError(f"amp must be {', '.join(AMP_MODES[:-1])} or {AMP_MODES[-1]}, got {self.amp!r}")
         for name in ("compile", "skip_bad_images"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{_option(name)} must be true or false, got {getattr(self, name)!r}")
@@ -89,7 +93,8 @@ class TrainConfig:
                 isinstance(name, str) and name.strip() for name in self.log):
             raise ConfigError(f"log must be a list of logger names, got {self.log!r}")
         object.__setattr__(self, "log", tuple(dict.fromkeys(name.strip() for name in self.log)))
-        for name in ("lr_g", "lr_d", "ema_decay"):  # 1 and 1.0 are one value: store floats so JSON round-trips
+        # 1 and 1.0 are one value: store floats so JSON round-trips
+        for name in ("lr_g", "lr_d", "ema_decay", "lr_decay"):
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, float(value))
@@ -130,6 +135,7 @@ class TrainConfig:
 
 
 MAX_SEED = 2**63 - 1
+AMP_MODES = ("auto", "off", "bf16", "fp16")
 RECORD_KEYS = ("requested", "data")  # what config.json records beside the options
 
 
@@ -197,6 +203,7 @@ def resolve(config: TrainConfig, registry: Registry) -> TrainConfig:
         lr_g=config.lr_g or d.g_optimizer.lr,
         lr_d=config.lr_d or d.d_optimizer.lr,
         ema_decay=config.ema_decay if config.ema_decay is not None else (d.ema_decay or 0.0),
+        lr_decay=config.lr_decay if config.lr_decay is not None else d.lr_decay,
     )
     registry.loss(filled.loss)  # unknown loss names fail here, with a suggestion
     for name in filled.regularisers:

@@ -20,7 +20,7 @@ from ganzoo.data import ArrayData, load_dataset
 from ganzoo.engine import checkpoint as ckpt
 from ganzoo.engine.batches import BatchStream
 from ganzoo.engine.config import TrainConfig, resolve, run_record
-from ganzoo.engine.device import select_device
+from ganzoo.engine.device import resolve_amp, select_device
 from ganzoo.engine.distributed import RANK0_FAILED, World, join, leave, rank_device, world_from_env
 from ganzoo.engine.ema import EMA
 from ganzoo.engine.layout import prefer_channels_last
@@ -125,8 +125,6 @@ class Trainer:
         self.constraints: list[tuple[RegulariserSpec, float]] = [r for r in regs if r[0].after_step is not None]
         self.augments = [spec.augment for spec, _ in regs if spec.augment is not None]
         self.device = rank_device(world, select_device(config.device))
-        if config.amp != "off" and self.device.type not in ("cuda", "cpu"):
-            raise ConfigError(f"--amp {config.amp} runs on CUDA or CPU, not {self.device.type}")
         self.local_batch = world.split(config.batch_size)
 
         with world.main_first():  # rank 0 downloads what is missing, the others then read it
@@ -140,6 +138,9 @@ class Trainer:
         if self.data.kind == "image":
             self.data = _to_channels(self.data, config.channels, self.spec)
             self.config = config = dataclasses.replace(config, channels=self.data.sample_shape[0])
+        self.config = config = dataclasses.replace(config, amp=resolve_amp(config.amp, self.device, self.data.kind))
+        if config.amp != "off" and self.device.type not in ("cuda", "cpu"):
+            raise ConfigError(f"--amp {config.amp} runs on CUDA or CPU, not {self.device.type}")
         data_shape = self.data.sample_shape
         self.num_classes = self._classes(config.dataset)
         self.labels = self.data.labels.to(self.device) if self.num_classes else None
@@ -171,6 +172,7 @@ class Trainer:
         defaults = self.spec.defaults
         self.opt_g = _with_lr(defaults.g_optimizer, config.lr_g).build(self.G.parameters())
         self.opt_d = _with_lr(defaults.d_optimizer, config.lr_d).build(self.D.parameters())
+        self._base_lrs = [[group["lr"] for group in opt.param_groups] for opt in (self.opt_g, self.opt_d)]
         self.ema = EMA(self.G, config.ema_decay) if config.ema_decay else None
         if init is not None and self.ema is not None and any(k.startswith("G_ema.") for k in init):
             ckpt.load_module("G_ema", self.ema.module, init, Path(config.init))
@@ -333,7 +335,9 @@ class Trainer:
             d_loss = self.loss.d_loss(real_scores.float(), fake_scores.float())
         if self.penalties:
             # eager D: compiled graphs do not support the double backward most penalties need
-            inputs = PenaltyInputs(self.D, real.detach(), fake.detach(), self._uniform, real_labels, fake_labels)
+            # penalties run outside autocast, in float32: G's bf16/fp16 output is cast back for them
+            inputs = PenaltyInputs(self.D, real.detach().float(), fake.detach().float(), self._uniform, real_labels,
+                                   fake_labels)
             d_loss = self._add_penalties(d_loss, self.penalties, "penalty", inputs, index, terms)
         self._backward_step(d_loss, self.opt_d, "D")
         for spec, value in self.constraints:
@@ -360,7 +364,8 @@ class Trainer:
             real_for_g = discriminate(self._d_plain, real, real_labels).float() if self.loss.g_uses_real else None
             g_loss = self.loss.g_loss(fake_scores_g, real_for_g)
         if self.g_penalties:
-            inputs = PenaltyInputs(self.D, real.detach(), fake, self._uniform, real_labels, fake_labels)
+            inputs = PenaltyInputs(self.D, real.detach().float(), fake.float(), self._uniform, real_labels,
+                                   fake_labels)
             g_loss = self._add_penalties(g_loss, self.g_penalties, "g_penalty", inputs, self.step, terms)
         self._backward_step(g_loss, self.opt_g, "G")
         if self.ema is not None:
@@ -372,6 +377,11 @@ class Trainer:
         """``n_critic`` D steps (each on a fresh real batch) then one G step; returns the last values seen."""
         cfg = self.config
         started = time.perf_counter()
+        if cfg.lr_decay:  # a pure function of the step, so a resumed run continues the schedule exactly
+            factor = lr_factor(self.step, cfg.steps, cfg.lr_decay)
+            for opt, bases in zip((self.opt_g, self.opt_d), self._base_lrs, strict=True):
+                for group, base in zip(opt.param_groups, bases, strict=True):  # restoring replaces the groups
+                    group["lr"] = base * factor
         terms: dict[str, torch.Tensor] = {}
         for k in range(cfg.n_critic):
             d = self.d_step(self.step * cfg.n_critic + k)
@@ -541,6 +551,13 @@ def _to_channels(data: ArrayData, asked: int | None, spec: VariantSpec) -> Array
 
 def _has_batchnorm(net: torch.nn.Module) -> bool:
     return any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in net.modules())
+
+
+def lr_factor(step: int, steps: int, decay: float) -> float:
+    """The multiplier of both base learning rates at generator step ``step`` (0-based) of ``steps``: 1, then
+    falling linearly over the last ``decay`` fraction of the run to ``1 / (decay * steps)`` at the last step."""
+    span = decay * steps
+    return 1.0 if span <= 0 else min(1.0, (steps - step) / span)
 
 
 def _with_lr(opt, lr):
