@@ -74,9 +74,11 @@ def main() -> None:
     run = ganzoo.load(run_dir)
     variant, seed = metrics["variant"], metrics["train"]["config"]["seed"]
     trained = dataclasses.replace(resolve(run.config, get_registry()), channels=None)  # config.json records it
-    if resolve(TrainConfig(variant, seed=seed), get_registry()) != trained:
+    # the precision is named in the command: --amp auto picks it by machine, and the card must not depend on that
+    command = f"ganzoo train {variant} --seed {seed} --amp {trained.amp}"
+    if resolve(TrainConfig(variant, seed=seed, amp=trained.amp), get_registry()) != trained:
         sys.exit(f"{args.bench_dir} did not train at {variant}'s defaults (it used other options): the card's "
-                 f"command `ganzoo train {variant} --seed {seed}` would not reproduce it")
+                 f"command `{command}` would not reproduce it")
     out = args.out or WEIGHTS_DIR / f"{variant}-{args.weights}"
     dtype = getattr(torch, args.dtype)
 
@@ -107,7 +109,7 @@ def main() -> None:
 
     card = {
         "variant": variant, "weights": args.weights, "dataset": run.config.dataset, "seed": seed,
-        "command": f"ganzoo train {variant} --seed {seed}", "bench_command": f"ganzoo bench {variant} --seed {seed}",
+        "command": command, "bench_command": f"ganzoo bench {variant} --seed {seed}",
         "steps": run.step, "train_seconds": metrics["train"]["train_s"], "ganzoo_version": ganzoo.__version__,
         "commit": args.commit or _commit(),
         "machine": {**metrics["machine"], "processor": common.machine_info()["processor"]},

@@ -6,6 +6,7 @@ mean of ``--steps`` timed ones. Run it on a quiet machine; ``--threads 1`` is th
 
     python benchmarks/step_cost.py --threads 1
     python benchmarks/step_cost.py dcgan rpgan --threads 2
+    python benchmarks/step_cost.py dcgan --threads 2 --amp off bf16   # one row per precision
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--amp", nargs="+", default=["auto"], choices=["auto", "off", "bf16", "fp16"],
+                        help="training precision(s) to time (default: auto, what `ganzoo train` uses here)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     registry = get_registry()
@@ -37,12 +40,13 @@ def main() -> None:
     warning = common.load_warning()
     if warning:
         print(f"warning: {warning}")
-    print(f"| variant | s / step ({args.threads} thread(s)) | default steps | batch | default run, minutes |")
-    print("|---|---:|---:|---:|---:|")
-    for name in names:
+    print(f"| variant | precision | s / step ({args.threads} thread(s)) | default steps | batch | "
+          "default run, minutes |")
+    print("|---|---|---:|---:|---:|---:|")
+    for name, amp in ((name, amp) for name in names for amp in args.amp):
         with tempfile.TemporaryDirectory() as tmp:
-            trainer = Trainer(TrainConfig(variant=name, device="cpu", fid_every=0), RunDir(Path(tmp) / "run"),
-                              registry)
+            trainer = Trainer(TrainConfig(variant=name, device="cpu", fid_every=0, amp=amp),
+                              RunDir(Path(tmp) / "run"), registry)
             for _ in range(args.warmup):
                 trainer.train_step()
             started = time.perf_counter()
@@ -50,8 +54,8 @@ def main() -> None:
                 trainer.train_step()
             per_step = (time.perf_counter() - started) / args.steps
         cfg = trainer.config
-        print(f"| {name} | {per_step:.4f} | {cfg.steps} | {cfg.batch_size} | {per_step * cfg.steps / 60:.1f} |",
-              flush=True)
+        minutes = per_step * cfg.steps / 60
+        print(f"| {name} | {cfg.amp} | {per_step:.4f} | {cfg.steps} | {cfg.batch_size} | {minutes:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

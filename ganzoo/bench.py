@@ -51,6 +51,7 @@ class BenchConfig:
     batch_size: int | None = None
     seed: int = 0
     device: str = "auto"
+    amp: str = "auto"  # training precision (scoring is always float32)
     num_samples: int | None = None
     extractors: tuple[str, ...] = ()
     run: str | None = None  # score this run directory instead of training
@@ -183,7 +184,7 @@ def _train_or_reuse(config: BenchConfig, registry: Registry, out: Path, events: 
     the run directory and whether it was reused as it was."""
     wanted = resolve(TrainConfig(variant=config.variant, dataset=config.dataset, data_dir=config.data_dir,
                                  steps=config.steps, batch_size=config.batch_size, seed=config.seed,
-                                 device=config.device), registry)
+                                 device=config.device, amp=config.amp), registry)
     run_dir = out / "run"
     if (run_dir / "config.json").is_file():
         stored = resolve(TrainConfig.from_file(run_dir / "config.json"), registry)

@@ -568,6 +568,8 @@ def _seed_pair(text: str) -> tuple[int, int]:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--seeds", help="Several seeds, comma-separated (0,1,2): one benchmark each, then mean ± sd.")
 @click.option("--device", default="auto", show_default=True)
+@click.option("--amp", type=click.Choice(["auto", "off", "bf16", "fp16"]), default="auto", show_default=True,
+              help="Training precision, as for `ganzoo train`; scoring is always fp32.")
 @click.option("--num-samples", type=int, help="Generated and real samples per score (default: 2100 for images).")
 @click.option("--extractor", "extractors", multiple=True, help="Feature extractor(s) (default: all that apply).")
 @click.option("--run", "run_dir", type=click.Path(), help="Score an existing run directory instead of training.")
@@ -579,8 +581,8 @@ def _seed_pair(text: str) -> tuple[int, int]:
                    "bench-runs/NAME-scored-RUNDIR; with --pretrained W, bench-runs/NAME-pretrained-W-sSEED).")
 @config_option("bench")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
-def bench(names, all_, dataset, data_dir, steps, batch_size, seed, seeds, device, num_samples, extractors, run_dir,
-          checkpoint, pretrained, out, config, quiet) -> None:
+def bench(names, all_, dataset, data_dir, steps, batch_size, seed, seeds, device, amp, num_samples, extractors,
+          run_dir, checkpoint, pretrained, out, config, quiet) -> None:
     """Train (or load) variants, sample them and score them; writes metrics.json and report.md / .html.
 
     A finished run of the same configuration in the report directory is reused (said even with -q); options may
@@ -604,7 +606,8 @@ def bench(names, all_, dataset, data_dir, steps, batch_size, seed, seeds, device
         raise click.UsageError("--pretrained scores the named variants' weights: give variant names, without --run, "
                                "--checkpoint or --seeds")
     if pretrained is not None:  # every named variant must have the weights before anything is scored
-        given = [flag for flag, value in (("--steps", steps), ("--batch-size", batch_size)) if value is not None]
+        given = [flag for flag, value in (("--steps", steps), ("--batch-size", batch_size),
+                                          ("--amp", None if amp == "auto" else amp)) if value is not None]
         if given:
             raise click.UsageError(f"--pretrained scores the weights as trained: {', '.join(given)} do not apply")
         if all_:
@@ -622,7 +625,8 @@ def bench(names, all_, dataset, data_dir, steps, batch_size, seed, seeds, device
                 where = os.path.join(out, *([name] if len(names) > 1 else []),
                                      *([f"s{one_seed}"] if len(seed_list) > 1 else []))
             config = BenchConfig(variant=name, dataset=dataset, data_dir=data_dir, steps=steps,
-                                 batch_size=batch_size, seed=one_seed, device=device, num_samples=num_samples,
+                                 batch_size=batch_size, seed=one_seed, device=device, amp=amp,
+                                 num_samples=num_samples,
                                  extractors=tuple(extractors), checkpoint=checkpoint, out=where,
                                  run=f"pretrained:{name}/{pretrained}" if pretrained is not None else run_dir)
             events, state = _progress_events(quiet)

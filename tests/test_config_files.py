@@ -80,7 +80,7 @@ def test_a_flag_replaces_the_files_list(tmp_path, captured):
     ('steps = "many"', "run.toml: steps must be an integer, got 'many'"),
     ("steps = true", "run.toml: steps must be an integer, got True"),
     ('compile = "yes"', "run.toml: compile must be true or false, got 'yes'"),
-    ('amp = "fp8"', "run.toml: amp must be one of 'off', 'bf16', 'fp16', got 'fp8'"),
+    ('amp = "fp8"', "run.toml: amp must be one of 'auto', 'off', 'bf16', 'fp16', got 'fp8'"),
     ("lr-g = [1]", "run.toml: lr-g must be a number, got [1]"),
     ("reg = [3]", "run.toml: reg[0] must be a string, got 3"),
     ("regularisers = 3", "run.toml: regularisers must be a table of regulariser names and values"),

@@ -48,6 +48,7 @@ valid_fields = {
     "lr_g": st.none() | st.floats(min_value=1e-300, max_value=1e300) | st.integers(1, 10),
     "lr_d": st.none() | st.floats(min_value=1e-300, max_value=1e300),
     "ema_decay": st.none() | st.floats(min_value=0.0, max_value=1.0, exclude_max=True) | st.just(0),
+    "lr_decay": st.none() | st.floats(min_value=0.0, max_value=1.0) | st.just(1),
     "seed": st.integers(min_value=0, max_value=MAX_SEED),
     "device": st.sampled_from(["auto", "cpu", "cuda", "cuda:1", "mps"]),
     "fid_every": st.none() | st.integers(min_value=0, max_value=10**12),
@@ -56,7 +57,7 @@ valid_fields = {
     "sample_every": positive,
     "checkpoint_every": positive,
     "keep_checkpoints": positive,
-    "amp": st.sampled_from(["off", "bf16", "fp16"]),
+    "amp": st.sampled_from(["auto", "off", "bf16", "fp16"]),
     "compile": st.booleans(),
     "skip_bad_images": st.booleans(),
     "log": st.lists(st.sampled_from(["tensorboard", "wandb", "mine"]), max_size=3).map(tuple),
@@ -75,7 +76,7 @@ def _round_trip(config: TrainConfig) -> None:
 def test_valid_configs_round_trip_through_config_json(fields):
     config = TrainConfig(**fields)
     _round_trip(config)
-    for name in ("lr_g", "lr_d", "ema_decay"):  # stored as floats, so 1 and 1.0 are the same config
+    for name in ("lr_g", "lr_d", "ema_decay", "lr_decay"):  # stored as floats, so 1 and 1.0 are the same config
         value = getattr(config, name)
         assert value is None or type(value) is float
 
@@ -96,6 +97,7 @@ def test_any_value_of_any_field_is_valid_or_a_config_error(name, value):
     ("batch_size", 0), ("image_size", -32), ("channels", 0), ("z_dim", 1.0), ("n_critic", False),
     ("lr_g", 0), ("lr_g", -1e-4), ("lr_g", math.nan), ("lr_g", math.inf), ("lr_g", "0.1"), ("lr_g", 10**400),
     ("ema_decay", 1.0), ("ema_decay", -0.1), ("ema_decay", True), ("ema_decay", math.nan),
+    ("lr_decay", 1.01), ("lr_decay", -0.5), ("lr_decay", False), ("lr_decay", math.inf), ("lr_decay", "0.5"),
     ("seed", -1), ("seed", MAX_SEED + 1), ("seed", 1.0), ("seed", None),
     ("device", ""), ("device", 3), ("amp", "fp8"), ("amp", None), ("compile", "yes"), ("compile", 1),
     ("sample_every", 0), ("checkpoint_every", True), ("keep_checkpoints", -3),

@@ -185,7 +185,10 @@ def _check_text(name: str, value: object, optional: bool) -> None:
 
 
 def resolve(config: TrainConfig, registry: Registry) -> TrainConfig:
-    """Return ``config`` with every ``None`` default filled from the variant spec, checked against it."""
+    """Return ``config`` with every ``None`` default filled from the variant spec, checked against it, and
+    ``--amp auto`` replaced by the precision it stands for on the device asked for."""
+    from ganzoo.engine.device import resolve_amp, select_device  # torch: not at import, for a fast CLI start
+
     spec: VariantSpec = registry.variant(config.variant)
     d = spec.defaults
     dataset_name = (config.dataset or d.dataset).split(":", 1)[0]
@@ -204,6 +207,7 @@ def resolve(config: TrainConfig, registry: Registry) -> TrainConfig:
         lr_d=config.lr_d or d.d_optimizer.lr,
         ema_decay=config.ema_decay if config.ema_decay is not None else (d.ema_decay or 0.0),
         lr_decay=config.lr_decay if config.lr_decay is not None else d.lr_decay,
+        amp=resolve_amp(config.amp, select_device(config.device), dataset.kind),
     )
     registry.loss(filled.loss)  # unknown loss names fail here, with a suggestion
     for name in filled.regularisers:

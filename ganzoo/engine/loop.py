@@ -20,7 +20,7 @@ from ganzoo.data import ArrayData, load_dataset
 from ganzoo.engine import checkpoint as ckpt
 from ganzoo.engine.batches import BatchStream
 from ganzoo.engine.config import TrainConfig, resolve, run_record
-from ganzoo.engine.device import resolve_amp, select_device
+from ganzoo.engine.device import select_device
 from ganzoo.engine.distributed import RANK0_FAILED, World, join, leave, rank_device, world_from_env
 from ganzoo.engine.ema import EMA
 from ganzoo.engine.layout import prefer_channels_last
@@ -138,7 +138,6 @@ class Trainer:
         if self.data.kind == "image":
             self.data = _to_channels(self.data, config.channels, self.spec)
             self.config = config = dataclasses.replace(config, channels=self.data.sample_shape[0])
-        self.config = config = dataclasses.replace(config, amp=resolve_amp(config.amp, self.device, self.data.kind))
         if config.amp != "off" and self.device.type not in ("cuda", "cpu"):
             raise ConfigError(f"--amp {config.amp} runs on CUDA or CPU, not {self.device.type}")
         data_shape = self.data.sample_shape
