@@ -12,10 +12,11 @@ so it does here. Later implementations, PyTorch-StudioGAN's among them, train D'
 since classifying fakes also rewards D for G's easy-to-classify samples; ``--reg auxiliary_classifier=off --reg
 auxiliary_classifier_real=1`` trains that way.
 
-Defaults: dcgan's budget (G twice as wide as D, EMA 0.9995, 4000 steps of batch 64) with the paper's optimizer,
-Adam 2e-4 with betas (0.5, 0.999). Known problem, unsolved: on MNIST (seed 0) the generator collapses within each
-class by step 1000 (one image per class) at both 2e-4 and dcgan's 5e-4, and the classes it draws are permuted
-(label 3 draws a zero): D's class head also learns from G's samples, as in the paper (docs/benchmarks.md).
+Defaults: dcgan's budget (G twice as wide as D, EMA 0.9995, 8000 steps of batch 64, the learning rates decaying
+over the second half) with the paper's optimizer, Adam 2e-4 with betas (0.5, 0.999) for both networks. With G
+conditioned on a learned embedding (the generator cGAN had before) it collapsed within each class on MNIST and
+drew the classes permuted; with cGAN's one-hot G it does neither (seed 0: class accuracy 98.65%), though its
+samples vary less within a class than cGAN's (docs/benchmarks.md, "Conditional variants").
 """
 
 from __future__ import annotations

@@ -167,8 +167,9 @@ def test_nproc_hands_every_train_option_to_the_ranks_unchanged(monkeypatch, tmp_
 
     options = {"--dataset": "ring8", "--data-dir": str(tmp_path / "data dir"), "--steps": "7", "--batch-size": "16",
                "--image-size": "32", "--channels": "1", "--z-dim": "8", "--n-critic": "2", "--loss": "hinge",
-               "--lr-g": "0.001", "--lr-d": "0.002", "--ema-decay": "0.9", "--seed": "5", "--device": "cpu",
-               "--amp": "bf16", "--sample-every": "3", "--checkpoint-every": "4", "--keep-checkpoints": "2",
+               "--lr-g": "0.001", "--lr-d": "0.002", "--ema-decay": "0.9", "--lr-decay": "0.25", "--seed": "5",
+               "--device": "cpu", "--amp": "bf16", "--sample-every": "3", "--checkpoint-every": "4",
+               "--keep-checkpoints": "2",
                "--fid-every": "0", "--fid-extractor": "mnist-classifier", "--fid-samples": "300",
                "--init": str(tmp_path / "no run"),
                "--out": str(tmp_path / "a run"), "--log": "tensorboard,wandb", "--config": str(tmp_path / "run.toml")}

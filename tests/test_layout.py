@@ -57,14 +57,16 @@ def _three_steps(trainer: Trainer) -> torch.Tensor:
 
 
 def test_channels_last_is_the_same_training_up_to_rounding(tmp_path, monkeypatch):
-    fast = _trainer(tmp_path / "a")
+    # float32: bf16 (what --amp auto picks on an AMX CPU) rounds differently in each layout, by far more than this
+    fast = _trainer(tmp_path / "a", amp="off")
     got = _three_steps(fast)
     monkeypatch.setattr(loop, "prefer_channels_last", lambda *args: False)
-    plain = _trainer(tmp_path / "b")
+    plain = _trainer(tmp_path / "b", amp="off")
     want = _three_steps(plain)
     assert fast.channels_last and not plain.channels_last and not any(_channels_last(p) for p in _four_d(plain.G))
-    # compared through the losses: Adam turns rounding in near-zero gradients into +-lr weight steps
-    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
+    # compared through the losses: Adam turns rounding in near-zero gradients into +-lr weight steps, which by the
+    # third step moves a loss by up to ~3e-4 relative; a layout bug moves them by O(1)
+    torch.testing.assert_close(got, want, rtol=1e-3, atol=1e-4)
 
 
 def test_networks_without_convolutions_keep_their_layout(tmp_path):
