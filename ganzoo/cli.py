@@ -609,7 +609,8 @@ def bench(names, all_, dataset, data_dir, steps, batch_size, seed, seeds, device
         given = [flag for flag, value in (("--steps", steps), ("--batch-size", batch_size),
                                           ("--amp", None if amp == "auto" else amp)) if value is not None]
         if given:
-            raise click.UsageError(f"--pretrained scores the weights as trained: {', '.join(given)} do not apply")
+            raise click.UsageError(f"--pretrained scores the weights as trained: {', '.join(given)} "
+                                   f"{'does' if len(given) == 1 else 'do'} not apply")
         if all_:
             names = tuple(n for n in names if f"{n}/{pretrained}" in registry.names("pretrained"))
             if not names:

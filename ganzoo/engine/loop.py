@@ -125,6 +125,8 @@ class Trainer:
         self.constraints: list[tuple[RegulariserSpec, float]] = [r for r in regs if r[0].after_step is not None]
         self.augments = [spec.augment for spec, _ in regs if spec.augment is not None]
         self.device = rank_device(world, select_device(config.device))
+        if config.amp != "off" and self.device.type not in ("cuda", "cpu"):
+            raise ConfigError(f"--amp {config.amp} runs on CUDA or CPU, not {self.device.type}")
         self.local_batch = world.split(config.batch_size)
 
         with world.main_first():  # rank 0 downloads what is missing, the others then read it
@@ -138,8 +140,6 @@ class Trainer:
         if self.data.kind == "image":
             self.data = _to_channels(self.data, config.channels, self.spec)
             self.config = config = dataclasses.replace(config, channels=self.data.sample_shape[0])
-        if config.amp != "off" and self.device.type not in ("cuda", "cpu"):
-            raise ConfigError(f"--amp {config.amp} runs on CUDA or CPU, not {self.device.type}")
         data_shape = self.data.sample_shape
         self.num_classes = self._classes(config.dataset)
         self.labels = self.data.labels.to(self.device) if self.num_classes else None
