@@ -321,7 +321,8 @@ def _check_resume_options(ctx: click.Context, resume: str) -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option("--amp", type=click.Choice(["auto", "off", "bf16", "fp16"]), default="auto", show_default=True,
-              help="Autocast precision for training; auto: bf16 for images on a CPU with AMX (1.7x faster there, "
+              help="Autocast precision for training; auto: bf16 for images on a CPU with native bf16 (AMX or "
+                   "AVX512-BF16; 1.7x faster there, "
                    "same FID per step), fp32 elsewhere. Scoring is always fp32.")
 @click.option("--compile", "compile_", is_flag=True, help="torch.compile both networks.")
 @click.option("--nproc", type=click.IntRange(min=1), default=1, show_default=True,

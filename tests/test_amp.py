@@ -92,13 +92,13 @@ def test_fp16_runs_in_half_precision_with_one_grad_scaler_per_network_checkpoint
     assert all(torch.isfinite(p).all() for p in resumed.G.parameters())
 
 
-@pytest.mark.parametrize(("amx", "device", "kind", "expected"), [
+@pytest.mark.parametrize(("native", "device", "kind", "expected"), [
     (True, "cpu", "image", "bf16"), (False, "cpu", "image", "off"), (True, "cpu", "points", "off"),
     (True, "cuda", "image", "off"), (True, "meta", "image", "off")])
-def test_auto_precision_is_bf16_only_for_images_on_an_amx_cpu(monkeypatch, amx, device, kind, expected):
+def test_auto_precision_is_bf16_only_for_images_on_a_cpu_with_native_bf16(monkeypatch, native, device, kind, expected):
     from ganzoo.engine import device as devices
 
-    monkeypatch.setattr(devices, "has_amx", lambda: amx)
+    monkeypatch.setattr(devices, "has_native_bf16", lambda: native)
     assert devices.resolve_amp("auto", torch.device(device), kind) == expected
     for explicit in ("off", "bf16", "fp16"):  # an explicit mode is never second-guessed
         assert devices.resolve_amp(explicit, torch.device(device), kind) == explicit
@@ -108,10 +108,10 @@ def test_auto_precision_is_bf16_only_for_images_on_an_amx_cpu(monkeypatch, amx, 
 def test_a_run_records_the_precision_auto_chose_and_repeats_it_from_its_config(monkeypatch, images, tmp_path, amx):
     from ganzoo.engine import device as devices
 
-    monkeypatch.setattr(devices, "has_amx", lambda: amx)
+    monkeypatch.setattr(devices, "has_native_bf16", lambda: amx)
     run = train(_config(images, "auto", steps=1), tmp_path / "run")
     record = json.loads(run.config.read_text())
     assert record["amp"] == ("bf16" if amx else "off") and record["requested"]["amp"] == "auto"
-    monkeypatch.setattr(devices, "has_amx", lambda: not amx)  # another machine: the recorded precision still holds
+    monkeypatch.setattr(devices, "has_native_bf16", lambda: not amx)  # another machine: the recorded one holds
     again = Trainer(TrainConfig.from_dict(record), RunDir(Path("/nonexistent")), get_registry())
     assert again.config.amp == record["amp"]

@@ -48,7 +48,7 @@ class TrainConfig:
     sample_every: int = 500  # steps between sample grids (the last step always gets one)
     checkpoint_every: int = 500  # steps between checkpoints (the last step always gets one)
     keep_checkpoints: int = 3  # how many of the newest checkpoints to keep
-    amp: str = "auto"  # "auto", "off", "bf16" or "fp16" autocast; auto: bf16 for images on an AMX CPU, else off
+    amp: str = "auto"  # "auto", "off", "bf16" or "fp16" autocast; auto: bf16 for images on a native-bf16 CPU
     compile: bool = False  # torch.compile both networks
     skip_bad_images: bool = False  # leave out image files that cannot be decoded (listed in config.json)
     log: tuple[str, ...] = ()  # loggers beside metrics.jsonl, e.g. ("tensorboard", "wandb")
