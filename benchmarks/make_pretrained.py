@@ -1,9 +1,10 @@
 """Turn a finished ``ganzoo bench VARIANT --seed S`` output into shipped weights: ``plugins/weights/VARIANT-WEIGHTS/``.
 
-The folder is in the Hugging Face Hub layout (:mod:`ganzoo.pretrained`): ``model.safetensors`` (G, the EMA G and D
-as float16), ``config.json``, ``README.md``, ``samples.png`` (the card's grid, made from the stored weights) and
-``card.json``: the equivalent ``ganzoo train`` command and seed, ganzoo version and commit, machine, steps, training
-seconds, the bench's scores at N with their floors, a float16 check and the sha256 of every file.
+The folder is in the Hugging Face Hub layout (:mod:`ganzoo.pretrained`): ``model.safetensors`` (the EMA generator,
+stored as G, and D, as float16; the raw G is left out, see docs/pretrained.md, "Size"), ``config.json``,
+``README.md``, ``samples.png`` (the card's grid, made from the stored weights) and ``card.json``: the equivalent
+``ganzoo train`` command and seed, ganzoo version and commit, machine, steps, training seconds, the bench's scores
+at N with their floors, a float16 check and the sha256 of every file.
 
 The float16 check scores the EMA generator in float32 and rounded to float16 with the cheap dataset-specific
 extractor at the bench's N (against the test split); ``--seed-spread`` (the sd of that score over seeds, from a
@@ -36,6 +37,7 @@ from ganzoo.plugins import get_registry
 from ganzoo.pretrained import card_grid, write_model
 
 WEIGHTS_DIR = common.ROOT / "plugins" / "weights"
+NETWORKS = "G: the EMA generator (batch-norm statistics re-estimated), D: the discriminator; the raw G is not shipped"
 SCORE_KEYS = ("fid", "kid_mean", "kid_std", "precision", "recall", "modes_covered", "is_mean")
 
 
@@ -115,17 +117,17 @@ def main() -> None:
         "machine": {**metrics["machine"], "processor": common.machine_info()["processor"]},
         "date": datetime.date.today().isoformat(), "num_samples": n, "reference": "test split",
         "scores": scores, "headline": headline, "dtype": args.dtype, "float16_check": check, "grid_seed": 0,
-        "load": f"pretrained:{variant}/{args.weights}",
+        "load": f"pretrained:{variant}/{args.weights}", "networks": NETWORKS,
     }
     staging = out.with_name(out.name + ".staging")
-    write_model(run, staging, dtype, card=None)
+    write_model(run, staging, dtype, card=None, sampler_only=True)
     written = ganzoo.load(staging)  # the grid comes from the stored (rounded) weights, as a user loads them
     grid = staging.parent / f".{out.name}-grid.png"
     grid.write_bytes(card_grid(written, card))
     import shutil
 
     shutil.rmtree(staging)
-    write_model(run, out, dtype, card=card, samples=grid)
+    write_model(run, out, dtype, card=card, samples=grid, sampler_only=True)
     grid.unlink()
     size = sum(p.stat().st_size for p in out.iterdir())
     print(f"wrote {out} ({size / 2**20:.2f} MiB): {headline}")

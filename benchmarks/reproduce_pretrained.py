@@ -27,7 +27,7 @@ from make_pretrained import cheap_fid
 import ganzoo
 from ganzoo.engine import checkpoint as ckpt
 from ganzoo.plugins import get_registry
-from ganzoo.pretrained import MODEL_FILE, folder_of, verify
+from ganzoo.pretrained import MODEL_FILE, folder_of, model_tensors, verify
 
 SAME_MACHINE = ("processor", "torch_threads", "torch", "cpu_count")
 
@@ -54,9 +54,7 @@ def main() -> None:
         run = ganzoo.load(Path(tmp) / "run")
         dtype = getattr(torch, card.get("dtype", "float16"))
         shipped, _ = ckpt.load_tensors(folder / MODEL_FILE)
-        fresh = {f"{prefix}.{k}": (v.to(dtype) if v.is_floating_point() else v)
-                 for prefix, net in (("G", run.generator), ("D", run.discriminator), ("G_ema", run.ema_generator))
-                 if net is not None for k, v in net.state_dict().items()}
+        fresh = model_tensors(run, dtype, sampler_only=not any(k.startswith("G_ema.") for k in shipped))
         bitwise = set(fresh) == set(shipped) and all(torch.equal(fresh[k], shipped[k]) for k in shipped)
         result = {"name": f"{variant}/{card['weights']}", "command": card["command"], "same_machine": same,
                   "bitwise_equal": bitwise, "train_wall_s": round(seconds, 1), "machine": here}

@@ -3,7 +3,9 @@
 ```
 FOLDER/
   model.safetensors   G, G_ema (when the run kept one) and D, as a ganzoo checkpoint without training state:
-                      the same metadata (variant, config, data_shape, z_dim, num_classes, ...) and checksums
+                      the same metadata (variant, config, data_shape, z_dim, num_classes, ...) and checksums;
+                      or, written with ``sampler_only`` (ganzoo's shipped weights), the sampling generator (the
+                      EMA one) as G, and D: half the size, and metadata ``"generator": "ema"`` says so
   config.json         that metadata, readable: the variant, its training config and the network shapes
   README.md           the model card: scores, how it was trained, how to use it
   card.json           (ganzoo's shipped weights) the machine-readable card: command, seed, version, commit,
@@ -152,11 +154,24 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def model_tensors(run: LoadedRun, dtype: torch.dtype = torch.float16,
+                  sampler_only: bool = False) -> dict[str, torch.Tensor]:
+    """The tensors of a model file: G, the EMA G when kept, and D, prefixed ``G.`` / ``G_ema.`` / ``D.``, floats as
+    ``dtype``. With ``sampler_only``, G is the sampling generator (:attr:`LoadedRun.sampler`) and no G_ema."""
+    nets = {"G": run.sampler if sampler_only else run.generator, "D": run.discriminator}
+    if run.ema_generator is not None and not sampler_only:
+        nets["G_ema"] = run.ema_generator
+    return {f"{prefix}.{key}": (value.to(dtype) if value.is_floating_point() else value)
+            for prefix, net in nets.items() for key, value in net.state_dict().items()}
+
+
 def write_model(run: LoadedRun, out: Path, dtype: torch.dtype = torch.float16, card: dict[str, Any] | None = None,
-                readme: str | None = None, samples: Path | None = None) -> Path:
+                readme: str | None = None, samples: Path | None = None, sampler_only: bool = False) -> Path:
     """Write ``run`` (G, the EMA G when kept, D) as a model folder at ``out`` (created, or an empty folder).
 
-    Tensors are stored as ``dtype`` (float16 halves the size; integer buffers keep their type). ``card`` is
+    Tensors are stored as ``dtype`` (float16 halves the size; integer buffers keep their type). With
+    ``sampler_only`` the folder holds the sampling generator as G and D, without the raw G: what is sampled and
+    scored, and what fine-tuning starts from, at about half the size. ``card`` is
     written to card.json with the sha256 of every other file added; ``readme`` is the model card
     (default: :func:`model_card`). The folder appears complete or not at all.
     """
@@ -167,16 +182,14 @@ def write_model(run: LoadedRun, out: Path, dtype: torch.dtype = torch.float16, c
         raise ConfigError(f"{out} exists and is not an empty folder; choose a new output folder")
     if not out.parent.is_dir():
         raise ConfigError(f"output directory {out.parent} does not exist")
-    nets = {"G": run.generator, "D": run.discriminator}
-    if run.ema_generator is not None:
-        nets["G_ema"] = run.ema_generator
-    tensors = {f"{prefix}.{key}": (value.to(dtype) if value.is_floating_point() else value)
-               for prefix, net in nets.items() for key, value in net.state_dict().items()}
+    tensors = model_tensors(run, dtype, sampler_only)
     overflow = [key for key, value in tensors.items() if value.is_floating_point() and not value.isfinite().all()]
     if overflow:
         raise ConfigError(f"{overflow[0]} does not fit in {str(dtype).replace('torch.', '')} (values beyond its "
                           "range, or not finite); store the weights as float32")
     meta = model_metadata(run)
+    if sampler_only and run.ema_generator is not None:
+        meta["generator"] = "ema"
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
         ckpt.save_tensors(staging / MODEL_FILE, tensors, meta)
@@ -185,7 +198,7 @@ def write_model(run: LoadedRun, out: Path, dtype: torch.dtype = torch.float16, c
             "torch.", ""), **record}, indent=2, sort_keys=True) + "\n")
         if samples is not None:
             shutil.copyfile(samples, staging / "samples.png")
-        (staging / "README.md").write_text(readme if readme is not None else model_card(run, card))
+        (staging / "README.md").write_text(readme if readme is not None else model_card(run, card, sampler_only))
         if card is not None:
             files = {p.name: sha256(p) for p in sorted(staging.iterdir())}
             (staging / "card.json").write_text(json.dumps({**card, "sha256": files}, indent=2) + "\n")
@@ -233,7 +246,7 @@ def public_config(config: TrainConfig) -> TrainConfig:
     return dataclasses.replace(config, dataset=dataset, data_dir=None, init=None)
 
 
-def model_card(run: LoadedRun, card: dict[str, Any] | None = None) -> str:
+def model_card(run: LoadedRun, card: dict[str, Any] | None = None, sampler_only: bool = False) -> str:
     """A Hugging Face model card (README.md with YAML front matter) for ``run``, with ``card``'s scores."""
     cfg = public_config(run.config)
     dataset = cfg.dataset.split(":", 1)[0]
@@ -242,9 +255,15 @@ def model_card(run: LoadedRun, card: dict[str, Any] | None = None) -> str:
              f"# {run.spec.name} on {cfg.dataset}", "", run.spec.summary + ".", ""]
     if run.spec.paper:
         lines += [f"Paper: {run.spec.paper}", ""]
+    if run.ema_generator is None:
+        held = "the generator and the discriminator"
+    elif sampler_only:
+        held = ("the generator's exponential moving average (what is sampled and scored, and what fine-tuning "
+                "starts from) and the discriminator")
+    else:
+        held = "the generator, its exponential moving average and the discriminator"
     lines += [f"Trained with ganzoo for {run.step} generator steps (batch {cfg.batch_size}, "
-              f"seed {cfg.seed}); the folder holds the generator, its exponential moving average and the "
-              "discriminator, as a safetensors file ganzoo loads directly.", ""]
+              f"seed {cfg.seed}); the folder holds {held}, as a safetensors file ganzoo loads directly.", ""]
     if card and card.get("scores"):
         lines += ["## Scores", "", f"N = {card.get('num_samples', '?')} generated samples against the "
                   f"{card.get('reference', 'test split')}; the floor is real training images against the same "

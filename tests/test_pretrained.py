@@ -62,6 +62,29 @@ def test_float16_folder_is_half_the_size_and_close(tiny_run, tmp_path):
     assert b.dtype == torch.float32 and (a - b).abs().max() < 0.05
 
 
+def test_a_sampler_only_folder_samples_and_fine_tunes_as_the_ema_generator(tiny_run, tmp_path):
+    """ganzoo's shipped layout: the EMA generator stored as G, and D, without the raw G; it samples exactly as the
+    run did, and --init starts G and its EMA from it."""
+    run = ganzoo.load(tiny_run)
+    full = write_model(run, tmp_path / "full", torch.float32)
+    slim = write_model(run, tmp_path / "slim", torch.float32, sampler_only=True)
+    assert (slim / MODEL_FILE).stat().st_size < 0.7 * (full / MODEL_FILE).stat().st_size
+    assert json.loads((slim / "config.json").read_text())["generator"] == "ema"
+    assert "exponential moving average (what is sampled" in (slim / "README.md").read_text()
+    loaded = ganzoo.load(slim)
+    assert loaded.ema_generator is None and torch.equal(_samples(loaded), _samples(run))
+    from ganzoo.engine import TrainConfig, Trainer
+    from ganzoo.engine.rundir import RunDir
+
+    options = {"dataset": run.config.dataset, "batch_size": 8, "image_size": 32, "network": TINY, "fid_every": 0}
+    trainer = Trainer(TrainConfig("dcgan", init=str(slim), device="cpu", **options), RunDir(tmp_path / "t"),
+                      get_registry())
+    for mine, theirs in ((trainer.G, run.ema_generator), (trainer.ema.module, run.ema_generator),
+                         (trainer.D, run.discriminator)):
+        for (key, a), b in zip(mine.state_dict().items(), theirs.state_dict().values(), strict=True):
+            assert torch.equal(a, b), key
+
+
 def test_export_hub_refuses_a_non_empty_folder_and_keeps_it(tiny_run, tmp_path):
     out = tmp_path / "taken"
     out.mkdir()
