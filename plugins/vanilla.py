@@ -15,22 +15,32 @@ from torch import nn
 
 import ganzoo
 
+DEFAULT_IMAGE_WIDTH = 256
 
-def _widths(data_shape: tuple[int, ...]) -> tuple[int, ...]:
+
+def _widths(data_shape: tuple[int, ...], width: int | None) -> tuple[int, ...]:
     # point data (the 8-Gaussian ring of Metz et al.) needs far smaller nets than images
-    return (128, 128) if len(data_shape) == 1 else (256, 512, 1024)
+    if len(data_shape) == 1:
+        if width is not None:
+            raise ValueError("width applies to the image networks only")
+        return (128, 128)
+    width = width or DEFAULT_IMAGE_WIDTH
+    return (width, 2 * width, 4 * width)
 
 
 class MLPGenerator(ganzoo.Generator):
-    """z (B, z_dim) -> hidden ReLU layers -> (B, *data_shape); tanh output for images, linear for points."""
+    """z (B, z_dim) -> hidden ReLU layers -> (B, *data_shape); tanh output for images, linear for points.
 
-    def __init__(self, z_dim: int = 100, data_shape: tuple[int, ...] = (1, 28, 28)) -> None:
+    For images the hidden layers are ``width``, 2 ``width`` and 4 ``width`` wide (D mirrors them).
+    """
+
+    def __init__(self, z_dim: int = 100, data_shape: tuple[int, ...] = (1, 28, 28), width: int | None = None) -> None:
         super().__init__(z_dim, data_shape)
         layers: list[nn.Module] = []
         width_in = z_dim
-        for width in _widths(self.data_shape):
-            layers += [nn.Linear(width_in, width), nn.ReLU(inplace=True)]
-            width_in = width
+        for hidden in _widths(self.data_shape, width):
+            layers += [nn.Linear(width_in, hidden), nn.ReLU(inplace=True)]
+            width_in = hidden
         layers.append(nn.Linear(width_in, math.prod(self.data_shape)))
         if len(self.data_shape) == 3:
             layers.append(nn.Tanh())
@@ -43,13 +53,13 @@ class MLPGenerator(ganzoo.Generator):
 class MLPDiscriminator(ganzoo.Discriminator):
     """(B, *data_shape) -> hidden LeakyReLU(0.2) layers -> one logit per sample (B,)."""
 
-    def __init__(self, data_shape: tuple[int, ...] = (1, 28, 28)) -> None:
+    def __init__(self, data_shape: tuple[int, ...] = (1, 28, 28), width: int | None = None) -> None:
         super().__init__(data_shape)
         layers: list[nn.Module] = []
         width_in = math.prod(self.data_shape)
-        for width in reversed(_widths(self.data_shape)):
-            layers += [nn.Linear(width_in, width), nn.LeakyReLU(0.2, inplace=True)]
-            width_in = width
+        for hidden in reversed(_widths(self.data_shape, width)):
+            layers += [nn.Linear(width_in, hidden), nn.LeakyReLU(0.2, inplace=True)]
+            width_in = hidden
         layers.append(nn.Linear(width_in, 1))
         self.net = nn.Sequential(*layers)
 
