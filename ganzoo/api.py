@@ -236,7 +236,7 @@ def bench(variant: str | None = None, *, registry: Registry | None = None, event
 
 
 def export(source: str | Path, out: str | Path | None = None, *, format: str = "onnx",
-           registry: Registry | None = None, dtype: str = "float16", push: str | None = None) -> Path:
+           registry: Registry | None = None, dtype: str | None = None, push: str | None = None) -> Path:
     """Write the sampling generator (the EMA one when the run kept one) of run or checkpoint ``source`` in
     ``format`` (a registered exporter: "onnx", "torchscript", or a plugin's) to ``out``; returns the path.
 
@@ -244,17 +244,21 @@ def export(source: str | Path, out: str | Path | None = None, *, format: str = "
     ``generator<suffix>`` in the run directory.
 
     ``format="hub"`` writes ganzoo's own model folder instead, in the Hugging Face Hub's model-repo layout
-    (``model.safetensors`` with G, the EMA G and D stored as ``dtype``, ``config.json``, a ``README.md`` model
-    card; :mod:`ganzoo.pretrained`), which ``ganzoo.load`` reads back; ``push="hf://owner/name"`` then uploads it
-    (needs ``huggingface_hub`` and a token).
+    (``model.safetensors`` with G, the EMA G and D stored as ``dtype``, float16 by default, ``config.json``, a
+    ``README.md`` model card; :mod:`ganzoo.pretrained`), which ``ganzoo.load`` reads back;
+    ``push="hf://owner/name"`` then uploads it (needs ``huggingface_hub`` and a token). ``dtype`` is refused for
+    the other formats, which export float32.
     """
     from ganzoo.engine.checkpoint import atomic_write
 
     registry = _registry(registry)
     if format == "hub":
-        return _export_hub(source, out, registry, dtype, push)
+        return _export_hub(source, out, registry, dtype or "float16", push)
     if push is not None:
         raise ConfigError("--push uploads a model folder: use it with --format hub")
+    if dtype is not None:
+        raise ConfigError(f"--dtype sets the stored weights' type of --format hub; --format {format} exports the "
+                          "generator in float32")
     spec = registry.exporter(format)
     spec.check(f"--format {format}")
     from ganzoo.pretrained import model_path

@@ -750,10 +750,10 @@ def fid(a, b, extractor, num_samples, image_size, save_stats, device, as_json, q
 @click.argument("out", type=click.Path(), required=False)
 @click.option("--format", "format_", default="onnx", show_default=True,
               help="onnx, torchscript, hub (a Hugging Face model folder) or a plugin's exporter.")
-@click.option("--dtype", default="float16", show_default=True, type=click.Choice(["float16", "bfloat16", "float32"]),
-              help="With --format hub: the stored weights' type.")
+@click.option("--dtype", type=click.Choice(["float16", "bfloat16", "float32"]),
+              help="With --format hub: the stored weights' type (default float16).")
 @click.option("--push", metavar="hf://OWNER/NAME", help="With --format hub: upload the folder to this Hub repo.")
-def export(source: str, out: str | None, format_: str, dtype: str, push: str | None) -> None:
+def export(source: str, out: str | None, format_: str, dtype: str | None, push: str | None) -> None:
     """Write the generator of run (or checkpoint) SOURCE to OUT for use outside ganzoo.
 
     The EMA generator when the run kept one. The exported model takes z of shape (batch, z_dim), any batch size,

@@ -106,3 +106,9 @@ def test_bad_exports_are_one_line_and_write_nothing(run_dir, tmp_path, capsys):
         main(["export", str(tmp_path / "nowhere"), "--format", "torchscript"])
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'nowhere'} does not exist"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", str(run_dir), str(tmp_path / "g.onnx"), "--dtype", "float16"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip() == ("error: --dtype sets the stored weights' type of --format hub; "
+                                               "--format onnx exports the generator in float32")
+    assert not any(tmp_path.iterdir())
