@@ -4,7 +4,7 @@
 
 Each variant trains with its own defaults except ``steps`` (a fixed budget of generator steps: 2000 took about a
 minute of wall time per run, about 20 s of CPU, on the shared 2-core development machine), and also with every loss
-given by ``--also VARIANT=LOSS`` (by default ``gan`` runs with its minimax loss and with the non-saturating one).
+given by ``--also VARIANT=LOSS`` (by default ``gan`` runs with its non-saturating loss and with the minimax one).
 The final generator (its EMA copy when the variant keeps one) draws ``--samples`` points from noise seed
 ``seed + 1``, scored by the dataset's ``evaluate`` (:mod:`ganzoo.data.toy`: modes with >= 1 sample within 3 std,
 the same with >= a tenth of a uniform share, the share of samples within 3 std of their nearest mode, and the KL of
@@ -48,7 +48,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--variants", nargs="*", default=None, help="default: every registered variant supporting points")
     p.add_argument("--datasets", nargs="*", default=list(DATASETS))
     p.add_argument("--also", action="append", default=None, metavar="VARIANT=LOSS",
-                   help="also train VARIANT with LOSS (repeatable; default: gan=non_saturating)")
+                   help="also train VARIANT with LOSS (repeatable; default: gan=minimax)")
     p.add_argument("--work", type=Path, default=None, help="where runs and scatter plots go (default: a temp dir)")
     p.add_argument("--results", type=Path, default=RESULTS)
     return p.parse_args(argv)
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     for name in variants:
         if name not in supported:
             raise SystemExit(f"variant {name!r} does not train on point data")
-    pairs = plan(registry, variants, args.also if args.also is not None else ["gan=non_saturating"])
+    pairs = plan(registry, variants, args.also if args.also is not None else ["gan=minimax"])
     work = args.work or Path(tempfile.mkdtemp(prefix="ganzoo-mode-collapse-"))
     work.mkdir(parents=True, exist_ok=True)
 

@@ -1,7 +1,15 @@
 """The original GAN: Goodfellow et al. 2014, "Generative Adversarial Nets", https://arxiv.org/abs/1406.2661.
 
-Fully connected generator and discriminator trained with the minimax loss (``--loss non_saturating`` gives the
-paper's practical alternative). Works on images of any registered size and on 2-D point data.
+Fully connected generator and discriminator. Loss: the paper's non-saturating generator objective (G maximises
+log D(G(z))), which the paper itself trains with "in practice" because the minimax objective log(1 - D(G(z)))
+saturates early; ``--loss minimax`` gives the latter. Works on images of any registered size and on 2-D point data.
+
+Image budget (ganzoo's choices; the paper used maxout networks and SGD with momentum): hidden widths 128, 256, 512,
+Adam 2e-4 (0.5, 0.999), EMA 0.999, 30000 steps of batch 64. Measured on MNIST 32x32 (seed 0, one thread on the 2-core
+EPYC, tracked MNIST-classifier FID against the training split): the minimax loss does not learn (FID 773 at 3000
+steps, one blob), the non-saturating one does (489 at 3000 steps with widths 256-1024, 262 at 12000 with 128-512);
+widths 128-512 cost 2.3x less per step than 256-1024 for about the same FID per second, and fit the 5 MB weights
+budget. Point data keeps 3000 steps.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ from torch import nn
 
 import ganzoo
 
-DEFAULT_IMAGE_WIDTH = 256
+DEFAULT_IMAGE_WIDTH = 128
 
 
 def _widths(data_shape: tuple[int, ...], width: int | None) -> tuple[int, ...]:
@@ -88,12 +96,12 @@ def image_or_points(image: Callable[..., Net], points: Callable[..., Net]) -> Ca
 def ganzoo_register_variants(register):
     register(ganzoo.VariantSpec(
         name="gan",
-        summary="Original MLP GAN with the minimax loss (Goodfellow et al. 2014)",
+        summary="Original MLP GAN, non-saturating loss (Goodfellow et al. 2014)",
         paper="https://arxiv.org/abs/1406.2661",
         generator=MLPGenerator,
         discriminator=MLPDiscriminator,
-        loss="minimax",
-        defaults=ganzoo.TrainDefaults(steps=3000, batch_size=64, z_dim=100),
+        loss="non_saturating",
+        defaults=ganzoo.TrainDefaults(steps=30000, point_steps=3000, batch_size=64, z_dim=100, ema_decay=0.999),
         image_sizes=(28, 32, 64),
         channels=(1, 3),
         data_kinds=("image", "points"),
