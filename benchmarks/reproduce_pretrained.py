@@ -64,6 +64,9 @@ def main() -> None:
             spread = check.get("seed_spread")
             result.update(extractor=check["extractor"], fid=fid, card_fid=check["fid_float32"], seed_spread=spread,
                           within=None if spread is None else abs(fid - check["fid_float32"]) <= 3 * spread)
+            if spread is None:
+                result["note"] = ("the card records no seed spread, so only a machine like the card's can check it "
+                                  "(bit for bit)")
     print(json.dumps(result, indent=2))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
