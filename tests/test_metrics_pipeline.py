@@ -321,7 +321,8 @@ def test_run_sources_are_the_quantised_samples_whatever_the_batch(tmp_path, monk
     one = load_source(run_dir, Projection(), 250, make_registry(), "cpu", batch_size=100)
     two = load_source(run_dir, Projection(), 250, make_registry(), "cpu", batch_size=7)
     assert one.n == two.n == 250
-    np.testing.assert_allclose(one.features, two.features, rtol=1e-6)
+    # float32 matrix products round differently with the batch shape on some CPUs (AVX-512 EPYC): a last-bit tolerance
+    np.testing.assert_allclose(one.features, two.features, rtol=1e-6, atol=1e-6)
     images = ganzoo.data.to_uint8_images(ganzoo.api.sample(run, 250, seed=0))
     np.testing.assert_allclose(one.stats.mean, Projection()(images).features.double().mean(0).numpy(), rtol=1e-6)
 
