@@ -107,7 +107,7 @@ def _registry_with(*extra: ganzoo.RegulariserSpec) -> Registry:
     base = get_registry()
     registry = Registry()
     registry.add(base.variant("gan"), "test")
-    registry.add(base.loss("minimax"), "test")
+    registry.add(base.loss(base.variant("gan").loss), "test")
     registry.add(base.dataset("ring8"), "test")
     for spec in extra:
         registry.add(spec, "test")
