@@ -881,6 +881,16 @@ def _rank_prefix() -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors and a non-zero exit for every failure unless --debug."""
+    if os.environ.get("WORLD_SIZE", "1") not in ("", "0", "1"):  # a rank of a data-parallel run
+        from ganzoo.engine.distributed import exit_without_finalising
+
+        with exit_without_finalising():
+            _main(argv)
+    else:
+        _main(argv)
+
+
+def _main(argv: list[str] | None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     who = _rank_prefix()

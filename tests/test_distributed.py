@@ -200,3 +200,17 @@ def test_nproc_hands_every_train_option_to_the_ranks_unchanged(monkeypatch, tmp_
     for argv in (args, launched["argv"]):
         assert CliRunner().invoke(cli.cli, argv).exit_code == 0
     assert trained[0] == trained[1]
+
+
+@pytest.mark.parametrize(("body", "code"), [("pass", 0), ("sys.exit(3)", 3), ("sys.exit('no')", 1)])
+def test_a_rank_leaves_with_its_exit_status_after_its_exit_handlers_without_finalising(tmp_path, body, code):
+    marker = tmp_path / "handler-ran"
+    script = (f"import atexit, pathlib, sys\nfrom ganzoo.engine.distributed import exit_without_finalising\n"
+              f"atexit.register(pathlib.Path({str(marker)!r}).touch)\n"
+              f"class Finaliser:\n    def __del__(self):\n        print('finalised')\nkept = Finaliser()\n"
+              f"with exit_without_finalising():\n    print('body', flush=False)\n    {body}\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == code, done.stderr
+    assert done.stdout == "body\n"  # flushed on the way out; the interpreter's finalisation never ran
+    assert marker.exists()
+    assert done.stderr == ("no\n" if code == 1 else "")

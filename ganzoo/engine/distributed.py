@@ -141,3 +141,32 @@ def leave(joined: bool, finished: bool = False) -> None:
         if finished:
             dist.barrier()
         dist.destroy_process_group()
+
+
+@contextlib.contextmanager
+def exit_without_finalising() -> Iterator[None]:
+    """End this training process when the body returns or exits, without the interpreter's finalisation.
+
+    A gloo worker thread lets go of a finished collective's tensors a moment after the collective returns, and
+    letting go needs the GIL; if the main thread is finalising the interpreter by then, the process aborts
+    ("terminate called without an active exception"). Seen on 2-core machines when a rank exits right after an
+    error every rank agreed on. ``destroy_process_group`` does not join those threads once DistributedDataParallel
+    has used the group (its reducer keeps the group alive), so a rank's command line runs its exit handlers and
+    flushes its streams here, then leaves with ``os._exit``.
+    """
+    import atexit
+    import sys
+
+    code: int | str | None = 0
+    try:
+        yield
+    except SystemExit as exc:
+        code = exc.code
+    if isinstance(code, str):
+        sys.stderr.write(code + "\n")
+        code = 1
+    atexit._run_exitfuncs()  # what finalisation would have run: loggers' and temporary files' handlers
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code or 0)
