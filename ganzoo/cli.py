@@ -873,15 +873,20 @@ def _one_line(message: object) -> str:
     return " ".join(str(message).split()) or "unknown error"
 
 
+def _in_data_parallel_world() -> bool:
+    """Whether this process is one rank of several (``WORLD_SIZE`` > 1, as torchrun and ``--nproc`` set it)."""
+    return os.environ.get("WORLD_SIZE", "1") not in ("", "0", "1")
+
+
 def _rank_prefix() -> str:
     """``"rank N: "`` on the ranks other than 0 of a data-parallel run, so their messages can be told apart."""
-    rank, world = os.environ.get("RANK", "0"), os.environ.get("WORLD_SIZE", "1")
-    return f"rank {rank}: " if world not in ("", "1") and rank not in ("", "0") else ""
+    rank = os.environ.get("RANK", "0")
+    return f"rank {rank}: " if _in_data_parallel_world() and rank not in ("", "0") else ""
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors and a non-zero exit for every failure unless --debug."""
-    if os.environ.get("WORLD_SIZE", "1") not in ("", "0", "1"):  # a rank of a data-parallel run
+    if _in_data_parallel_world():
         from ganzoo.engine.distributed import exit_without_finalising
 
         with exit_without_finalising():

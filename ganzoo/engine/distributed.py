@@ -157,13 +157,13 @@ def exit_without_finalising() -> Iterator[None]:
     import atexit
     import sys
 
-    code: int | str | None = 0
+    code: object = 0
     try:
         yield
     except SystemExit as exc:
         code = exc.code
-    if isinstance(code, str):
-        sys.stderr.write(code + "\n")
+    if code is not None and not isinstance(code, int):  # as the interpreter does: the message, then status 1
+        sys.stderr.write(f"{code}\n")
         code = 1
     atexit._run_exitfuncs()  # what finalisation would have run: loggers' and temporary files' handlers
     for stream in (sys.stdout, sys.stderr):
