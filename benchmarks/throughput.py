@@ -91,7 +91,7 @@ class EngineLoop:
             raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
         config = TrainConfig(variant=variant, dataset=RANDOM_DATASET, image_size=size, channels=channels,
                              batch_size=batch, seed=seed, device=device, compile=compile_nets,
-                             ema_decay=None if ema else 0.0)
+                             ema_decay=None if ema else 0.0, amp="off")  # the bare loop computes in float32
         self.trainer = t = Trainer(config, RunDir(work), registry)
         wanted = t.channels_last if layout == "engine" else layout == "channels-last"
         if wanted != t.channels_last:  # override the engine's layout choice (no optimizer state exists yet)
@@ -118,7 +118,7 @@ class BareLoop:
         self.channels_last = channels_last
         self.loss: LossSpec = registry.loss(spec.loss)
         regs = [(registry.regulariser(name), value) for name, value in spec.regularisers.items()]
-        self.penalties = [(r.penalty, v) for r, v in regs if r.penalty is not None]
+        self.penalties = [(r.penalty, v, r.every) for r, v in regs if r.penalty is not None]
         self.constraints = [(r.after_step, v) for r, v in regs if r.after_step is not None]
         self.spec, self.images, self.batch, self.z_dim = spec, images, batch, defaults.z_dim
         self.n_critic = defaults.n_critic
@@ -141,6 +141,7 @@ class BareLoop:
         self.per_epoch = len(images) // batch
         self.epoch, self.perm = -1, torch.empty(0, dtype=torch.long)
         self.k = 0  # real batches drawn
+        self.d_steps = 0
         self.steps = 0
 
     def batch_rows(self, k: int) -> torch.Tensor:
@@ -165,8 +166,10 @@ class BareLoop:
             d_loss = loss.d_loss(self.d_fwd(real), self.d_fwd(fake))
             # penalties through the eager D even under --compile: compiled graphs have no double backward
             inputs = ganzoo.PenaltyInputs(self.D, real, fake, lambda: torch.rand(self.batch))
-            for penalty, value in self.penalties:
-                d_loss = d_loss + value * penalty(inputs)
+            for penalty, value, every in self.penalties:  # lazy: every k-th D step, k times as strong
+                if self.d_steps % every == 0:
+                    d_loss = d_loss + (value * every) * penalty(inputs)
+            self.d_steps += 1
             self.opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             self.opt_d.step()
