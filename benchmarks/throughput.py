@@ -159,10 +159,12 @@ class BareLoop:
 
     def step(self) -> None:
         loss = self.loss
-        for _ in range(self.n_critic):  # D (critic) steps, each on a fresh real batch
+        for k in range(self.n_critic):  # D (critic) steps, each on a fresh real batch
             real = self.real_batch()
-            with torch.no_grad():
-                fake = self.g_fwd(torch.randn(self.batch, self.z_dim))
+            last = k == self.n_critic - 1
+            with torch.set_grad_enabled(last):  # the last critic step's samples keep their graph for G's step
+                generated = self.g_fwd(torch.randn(self.batch, self.z_dim))
+            fake = generated.detach()
             d_loss = loss.d_loss(self.d_fwd(real), self.d_fwd(fake))
             # penalties through the eager D even under --compile: compiled graphs have no double backward
             inputs = ganzoo.PenaltyInputs(self.D, real, fake, lambda: torch.rand(self.batch))
@@ -178,7 +180,7 @@ class BareLoop:
                     after_step(self.D, value)
 
         self.D.requires_grad_(False)  # G step: no gradients for D's weights
-        fake_scores = self.d_fwd(self.g_fwd(torch.randn(self.batch, self.z_dim)))
+        fake_scores = self.d_fwd(generated)
         g_loss = loss.g_loss(fake_scores, self.d_fwd(real) if loss.g_uses_real else None)
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()

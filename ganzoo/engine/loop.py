@@ -57,8 +57,16 @@ class StepStats:
 
 
 @dataclass
+class Fakes:
+    """Samples of G before augmentation, still attached to G's graph, and their class labels (if any)."""
+
+    images: torch.Tensor
+    labels: torch.Tensor | None = None
+
+
+@dataclass
 class DStep:
-    """What one discriminator step produced (all detached)."""
+    """What one discriminator step produced (all detached but ``fake``)."""
 
     loss: torch.Tensor  # D's loss, penalties included
     real_scores: torch.Tensor
@@ -66,6 +74,7 @@ class DStep:
     penalties: dict[str, torch.Tensor]  # unweighted value of each penalty applied at this step
     real: torch.Tensor  # the real batch D saw (augmented): what a g_uses_real loss compares G's samples with
     real_labels: torch.Tensor | None = None  # its class labels, for a conditional variant
+    fake: Fakes | None = None  # G's samples with their graph, when asked for: what the G step that follows reuses
 
 
 @dataclass
@@ -196,8 +205,9 @@ class Trainer:
         self.checkpoint_step: int | None = None  # step of the newest checkpoint written or restored
         self.problems: list[tuple[Path, str]] = []  # checkpoints skipped on resume, and why
         # D's step goes through _d_step and G's through _g_step: under data parallelism those are the
-        # DistributedDataParallel wrappers, whose backward averages gradients over ranks. G's no-grad forward in
-        # D's step and D's forward in G's step (its weights frozen) need no gradient sync: plain modules.
+        # DistributedDataParallel wrappers, whose backward averages gradients over ranks (G's forward in D's last
+        # critic step also goes through _g_step: G's update reuses those samples). G's no-grad forwards in earlier
+        # critic steps and D's forward in G's step (its weights frozen) need no gradient sync: plain modules.
         self._g_plain, self._d_plain = self.G, self.D
         self._g_step, self._d_step = self.G, self.D
         if world.active:
@@ -315,20 +325,21 @@ class Trainer:
             scaler.step(optimizer)
             scaler.update()
 
-    def d_step(self, index: int) -> DStep:
+    def d_step(self, index: int, keep_fake: bool = False) -> DStep:
         """One discriminator update on real batch ``index`` and fresh noise (and labels, for a conditional variant).
 
         D minimises the adversarial loss plus each active penalty times its value; each constraint then acts on D's
         weights; augmentations apply to everything D sees. The engine knows regularisers only by these roles.
+        With ``keep_fake`` G's forward keeps its graph and the samples come back in ``fake``, for the G step.
         """
         self.D.requires_grad_(True)
         terms: dict[str, torch.Tensor] = {}
         real, real_labels = self._real_batch(index)
         z, fake_labels = self._noise(), self._fake_labels()
         with self._autocast():
-            with torch.no_grad():
-                fake = generate(self._g_plain, z, fake_labels)
-            real, fake = self._augment(real), self._augment(fake)
+            with torch.set_grad_enabled(keep_fake):
+                generated = generate(self._g_step if keep_fake else self._g_plain, z, fake_labels)
+            real, fake = self._augment(real), self._augment(generated.detach())
             real_scores = discriminate(self._d_step, real, real_labels)
             fake_scores = discriminate(self._d_step, fake, fake_labels)
             d_loss = self.loss.d_loss(real_scores.float(), fake_scores.float())
@@ -342,23 +353,31 @@ class Trainer:
         for spec, value in self.constraints:
             with torch.no_grad():
                 spec.after_step(self.D, value)
-        return DStep(d_loss.detach(), real_scores.detach(), fake_scores.detach(), terms, real.detach(), real_labels)
+        return DStep(d_loss.detach(), real_scores.detach(), fake_scores.detach(), terms, real.detach(), real_labels,
+                     Fakes(generated, fake_labels) if keep_fake else None)
 
-    def g_step(self, real: torch.Tensor | None = None, real_labels: torch.Tensor | None = None) -> GStep:
+    def g_step(self, real: torch.Tensor | None = None, real_labels: torch.Tensor | None = None,
+               fakes: Fakes | None = None) -> GStep:
         """One generator update, D's weights fixed (its parameter gradients are not computed at all); then the EMA
         follows G and ``step`` advances. Returns G's loss and its penalties.
 
         ``real`` (with ``real_labels``) is what D's last step saw, for a loss whose G side needs D's scores on real
         data (``g_uses_real``) and for G-step penalties; without it they use real batch ``step * n_critic``.
+        ``fakes`` are the samples D's last step drew, graph attached: G learns from them, as in the reference DCGAN
+        loop, instead of running its forward a second time (a quarter of its cost); without them G draws fresh ones.
         """
         self.D.requires_grad_(False)
         terms: dict[str, torch.Tensor] = {}
         if real is None and (self.loss.g_uses_real or self.g_penalties):
             real, real_labels = self._real_batch(self.step * self.config.n_critic)
             real = self._augment(real)
-        z, fake_labels = self._noise(), self._fake_labels()
+        if fakes is None:
+            z, labels = self._noise(), self._fake_labels()
+            with self._autocast():
+                fakes = Fakes(generate(self._g_step, z, labels), labels)
+        fake, fake_labels = fakes.images, fakes.labels
         with self._autocast():
-            fake = self._augment(generate(self._g_step, z, fake_labels))
+            fake = self._augment(fake)
             fake_scores_g = discriminate(self._d_plain, fake, fake_labels).float()
             real_for_g = discriminate(self._d_plain, real, real_labels).float() if self.loss.g_uses_real else None
             g_loss = self.loss.g_loss(fake_scores_g, real_for_g)
@@ -383,9 +402,9 @@ class Trainer:
                     group["lr"] = base * factor
         terms: dict[str, torch.Tensor] = {}
         for k in range(cfg.n_critic):
-            d = self.d_step(self.step * cfg.n_critic + k)
+            d = self.d_step(self.step * cfg.n_critic + k, keep_fake=k == cfg.n_critic - 1)
             terms.update(d.penalties)
-        g = self.g_step(d.real, d.real_labels)
+        g = self.g_step(d.real, d.real_labels, d.fake)
         terms.update(g.penalties)
 
         # one device sync per step for everything that is logged
