@@ -33,7 +33,7 @@ def _steps(trainer: Trainer) -> dict[str, Callable[[], None]]:
     def reuse() -> None:
         for k in range(n):
             d = trainer.d_step(trainer.step * n + k, keep_fake=k == n - 1)
-        trainer.g_step(d.real, d.real_labels, d.fake)
+        trainer.g_step(d.real, d.real_labels, d.fakes)
 
     def fresh() -> None:
         for k in range(n):

@@ -74,7 +74,7 @@ class DStep:
     penalties: dict[str, torch.Tensor]  # unweighted value of each penalty applied at this step
     real: torch.Tensor  # the real batch D saw (augmented): what a g_uses_real loss compares G's samples with
     real_labels: torch.Tensor | None = None  # its class labels, for a conditional variant
-    fake: Fakes | None = None  # G's samples with their graph, when asked for: what the G step that follows reuses
+    fakes: Fakes | None = None  # G's samples with their graph, when asked for: what the G step that follows reuses
 
 
 @dataclass
@@ -330,7 +330,7 @@ class Trainer:
 
         D minimises the adversarial loss plus each active penalty times its value; each constraint then acts on D's
         weights; augmentations apply to everything D sees. The engine knows regularisers only by these roles.
-        With ``keep_fake`` G's forward keeps its graph and the samples come back in ``fake``, for the G step.
+        With ``keep_fake`` G's forward keeps its graph and the samples come back in ``fakes``, for the G step.
         """
         self.D.requires_grad_(True)
         terms: dict[str, torch.Tensor] = {}
@@ -364,20 +364,18 @@ class Trainer:
         ``real`` (with ``real_labels``) is what D's last step saw, for a loss whose G side needs D's scores on real
         data (``g_uses_real``) and for G-step penalties; without it they use real batch ``step * n_critic``.
         ``fakes`` are the samples D's last step drew, graph attached: G learns from them, as in the reference DCGAN
-        loop, instead of running its forward a second time (a quarter of its cost); without them G draws fresh ones.
+        loop, instead of running its forward a second time; without them G draws fresh ones.
         """
         self.D.requires_grad_(False)
         terms: dict[str, torch.Tensor] = {}
         if real is None and (self.loss.g_uses_real or self.g_penalties):
             real, real_labels = self._real_batch(self.step * self.config.n_critic)
             real = self._augment(real)
-        if fakes is None:
-            z, labels = self._noise(), self._fake_labels()
-            with self._autocast():
-                fakes = Fakes(generate(self._g_step, z, labels), labels)
-        fake, fake_labels = fakes.images, fakes.labels
         with self._autocast():
-            fake = self._augment(fake)
+            if fakes is None:
+                z, labels = self._noise(), self._fake_labels()
+                fakes = Fakes(generate(self._g_step, z, labels), labels)
+            fake, fake_labels = self._augment(fakes.images), fakes.labels
             fake_scores_g = discriminate(self._d_plain, fake, fake_labels).float()
             real_for_g = discriminate(self._d_plain, real, real_labels).float() if self.loss.g_uses_real else None
             g_loss = self.loss.g_loss(fake_scores_g, real_for_g)
@@ -404,7 +402,7 @@ class Trainer:
         for k in range(cfg.n_critic):
             d = self.d_step(self.step * cfg.n_critic + k, keep_fake=k == cfg.n_critic - 1)
             terms.update(d.penalties)
-        g = self.g_step(d.real, d.real_labels, d.fake)
+        g = self.g_step(d.real, d.real_labels, d.fakes)
         terms.update(g.penalties)
 
         # one device sync per step for everything that is logged
