@@ -83,7 +83,7 @@ def test_statistics_from_another_extractor_name_the_mismatch(registry, tmp_path)
 def test_the_text_output_labels_what_it_shows(registry, tmp_path, capsys, monkeypatch):
     from ganzoo.cli import main
 
-    monkeypatch.setattr("ganzoo.cli._registry", lambda: registry)
+    monkeypatch.setattr("ganzoo.cli.scoring.load_registry", lambda: registry)
     a, b = make_image_folder(tmp_path / "a", n=20), make_image_folder(tmp_path / "b", n=20, seed=1)
     main(["fid", str(a), str(b), "--extractor", "pixel-stats", "--device", "cpu", "-q"])
     out = capsys.readouterr().out
@@ -96,7 +96,7 @@ def test_the_text_output_labels_what_it_shows(registry, tmp_path, capsys, monkey
 def test_fid_says_what_it_extracts_and_shows_progress(registry, tmp_path, capsys, monkeypatch):
     from ganzoo.cli import main
 
-    monkeypatch.setattr("ganzoo.cli._registry", lambda: registry)
+    monkeypatch.setattr("ganzoo.cli.scoring.load_registry", lambda: registry)
     a, b = make_image_folder(tmp_path / "a", n=20), make_image_folder(tmp_path / "b", n=20, seed=1)
     main(["fid", str(a), str(b), "--extractor", "pixel-stats", "--device", "cpu"])
     err = capsys.readouterr().err

@@ -1,0 +1,58 @@
+"""What every command shares: the registry with plugin warnings, progress bars, one-line messages."""
+
+from __future__ import annotations
+
+import warnings
+
+import click
+
+
+def load_registry():
+    """The registry of every installed plugin; each plugin that failed to load is named once on stderr."""
+    from ganzoo.plugins import PluginLoadWarning, get_registry
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PluginLoadWarning)
+        registry = get_registry()
+    for name, error in sorted(registry.load_errors.items()):
+        click.echo(f"warning: plugin {name!r} skipped: {error}", err=True)
+    return registry
+
+
+def progress_events(quiet: bool):
+    """Training events drawing a tqdm bar (losses, img/s, the latest tracked FID) and printing warnings; also
+    the state dict holding the bar, for the caller to close."""
+    from tqdm import tqdm
+
+    from ganzoo.engine import Events
+
+    state: dict = {}
+
+    def on_start(first: int, last: int) -> None:
+        # a finished run resumed has nothing to draw: no bar, the caller says so
+        state["bar"] = tqdm(total=last, initial=first, unit="step", disable=quiet or first >= last,
+                            dynamic_ncols=True)
+        state["first"] = first
+
+    def on_step(stats) -> None:
+        bar = state["bar"]
+        fid = {"fid": f"{state['fid']:.1f}"} if "fid" in state else {}
+        bar.set_postfix(d=f"{stats.d_loss:.3f}", g=f"{stats.g_loss:.3f}", img_s=f"{stats.images_per_s:.0f}",
+                        **fid, refresh=False)
+        bar.update(1)
+
+    def on_fid(record: dict) -> None:
+        state["fid"] = record["fid"]
+
+    def on_warning(message: str) -> None:
+        click.echo(f"warning: {one_line(message)}", err=True)
+
+    def on_info(message: str) -> None:
+        click.echo(one_line(message), err=True)
+
+    return Events(on_start=on_start, on_step=on_step, on_warning=on_warning, on_info=on_info, on_fid=on_fid), state
+
+
+def one_line(message: object) -> str:
+    """Messages from deep inside (PIL, safetensors, torch) may span lines; the CLI prints one."""
+    return " ".join(str(message).split()) or "unknown error"
