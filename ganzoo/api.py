@@ -15,8 +15,8 @@ from ganzoo.engine.config import TrainConfig
 from ganzoo.engine.device import select_device
 from ganzoo.engine.layout import prefer_channels_last
 from ganzoo.engine.loop import Events
-from ganzoo.engine.loop import train as _train
 from ganzoo.engine.rundir import RunDir, find_run
+from ganzoo.engine.training import train as _train
 from ganzoo.errors import CheckpointError, ConfigError
 from ganzoo.interfaces import Discriminator, Generator, generate
 from ganzoo.latent import check_truncation, noise, walk

@@ -1,8 +1,9 @@
 """The training engine: configuration, the loop, checkpoints and run directories."""
 
 from ganzoo.engine.config import TrainConfig, resolve
-from ganzoo.engine.loop import Events, StepStats, Trainer, TrainingDiverged, train
+from ganzoo.engine.loop import Events, StepStats, Trainer, TrainingDiverged
 from ganzoo.engine.rundir import RunDir, find_run
+from ganzoo.engine.training import train
 
 __all__ = ["Events", "RunDir", "StepStats", "TrainConfig", "Trainer", "TrainingDiverged", "find_run", "resolve",
            "train"]
