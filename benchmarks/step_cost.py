@@ -7,11 +7,13 @@ mean of ``--steps`` timed ones. Run it on a quiet machine; ``--threads 1`` is th
     python benchmarks/step_cost.py --threads 1
     python benchmarks/step_cost.py dcgan rpgan --threads 2
     python benchmarks/step_cost.py dcgan --threads 2 --amp off bf16   # one row per precision
+    python benchmarks/step_cost.py dcgan --threads 2 --net g_width=128  # network options as `ganzoo train --net`
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -33,19 +35,25 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--amp", nargs="+", default=["auto"], choices=["auto", "off", "bf16", "fp16"],
                         help="training precision(s) to time (default: auto, what `ganzoo train` uses here)")
+    parser.add_argument("--net", action="append", default=[], metavar="KEY=VALUE",
+                        help="a network option over the variant's defaults, as `ganzoo train --net` (repeatable)")
     args = parser.parse_args()
+    edits = {key: json.loads(value) for key, _, value in (e.partition("=") for e in args.net)}
     torch.set_num_threads(args.threads)
     registry = get_registry()
     names = args.variants or [n for n in registry.names("variant") if registry.variant(n).image_sizes]
     warning = common.load_warning()
     if warning:
         print(f"warning: {warning}")
+    if edits:
+        print(f"network options: {edits}")
     print(f"| variant | precision | s / step ({args.threads} thread(s)) | default steps | batch | "
           "default run, minutes |")
     print("|---|---|---:|---:|---:|---:|")
     for name, amp in ((name, amp) for name in names for amp in args.amp):
         with tempfile.TemporaryDirectory() as tmp:
-            trainer = Trainer(TrainConfig(variant=name, device="cpu", fid_every=0, amp=amp),
+            network = {**registry.variant(name).defaults.network, **edits} if edits else None
+            trainer = Trainer(TrainConfig(variant=name, device="cpu", fid_every=0, amp=amp, network=network),
                               RunDir(Path(tmp) / "run"), registry)
             for _ in range(args.warmup):
                 trainer.train_step()
