@@ -240,7 +240,8 @@ def export(source: str | Path, out: str | Path | None = None, *, format: str = "
     """Write the sampling generator (the EMA one when the run kept one) of run or checkpoint ``source`` in
     ``format`` (a registered exporter: "onnx", "torchscript", or a plugin's) to ``out``; returns the path.
 
-    The exported model takes ``z`` of shape ``(B, z_dim)`` for any ``B``. ``out`` defaults to
+    The exported model takes ``z`` of shape ``(B, z_dim)`` for any ``B``, and a class-conditional generator also
+    int64 ``labels`` of shape ``(B,)`` (inputs named ``z`` and ``labels``). ``out`` defaults to
     ``generator<suffix>`` in the run directory.
 
     ``format="hub"`` writes ganzoo's own model folder instead, in the Hugging Face Hub's model-repo layout
@@ -273,10 +274,13 @@ def export(source: str | Path, out: str | Path | None = None, *, format: str = "
     if not target.parent.is_dir():
         raise ConfigError(f"output directory {target.parent} does not exist")
     g = run.sampler.to(memory_format=torch.contiguous_format).eval()
+    inputs = "z ~ N(0, I) of shape (batch, z_dim)"
+    if g.conditional:
+        inputs += f" and int64 labels of shape (batch,) in [0, {g.num_classes})"
     info = {"ganzoo_variant": run.spec.name, "ganzoo_step": str(run.step), "ganzoo_z_dim": str(g.z_dim),
-            "ganzoo_data_shape": json.dumps(list(g.data_shape)),
+            "ganzoo_num_classes": str(g.num_classes), "ganzoo_data_shape": json.dumps(list(g.data_shape)),
             "ganzoo_generator": "ema" if run.ema_generator is not None else "raw",
-            "ganzoo_io": "z ~ N(0, I) of shape (batch, z_dim) -> samples (batch, *data_shape), images in [-1, 1]"}
+            "ganzoo_io": f"{inputs} -> samples (batch, *data_shape), images in [-1, 1]"}
     atomic_write(target, lambda tmp: spec.export(g, Path(tmp), info))
     return target
 

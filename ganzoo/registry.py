@@ -346,8 +346,9 @@ class PretrainedSpec:
 @dataclass(frozen=True)
 class ExporterSpec:
     """A file format for ``ganzoo export``: ``export(generator, path, info)`` writes ``generator`` (eval mode, on
-    CPU, taking ``z`` of shape ``(B, z_dim)`` with any ``B``) to ``path``; ``info`` holds strings describing the run
-    (variant, step, z_dim, data_shape, output range) for the format's metadata. ``path`` is a temporary file that
+    CPU, taking ``z`` of shape ``(B, z_dim)`` with any ``B``, and int64 labels ``(B,)`` when
+    ``generator.conditional``) to ``path``; ``info`` holds strings describing the run (variant, step, z_dim,
+    num_classes, data_shape, inputs and output range) for the format's metadata. ``path`` is a temporary file that
     ganzoo renames to the destination afterwards, so the destination is never half-written; it does not end in
     ``suffix`` (the default file extension), so write to exactly that path.
     """

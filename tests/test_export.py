@@ -112,3 +112,49 @@ def test_bad_exports_are_one_line_and_write_nothing(run_dir, tmp_path, capsys):
     assert capsys.readouterr().err.strip() == ("error: --dtype sets the stored weights' type of --format hub; "
                                                "--format onnx exports the generator in float32")
     assert not any(tmp_path.iterdir())
+
+
+@pytest.fixture(scope="module")
+def conditional_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("export-cgan")
+    for label, seed in (("circle", 0), ("dot", 1)):  # one subfolder per class: a labelled folder dataset
+        make_image_folder(root / "images" / label, n=8, size=32, seed=seed)
+    main(["train", "cgan", "--dataset", f"folder:{root / 'images'}", "--batch-size", "4", "--z-dim", "8",
+          "--steps", "2", "--ema-decay", "0.9", "--out", str(root / "run"), "-q"])
+    return root / "run"
+
+
+def _conditional_reference(run_dir: Path, z: torch.Tensor, labels: torch.Tensor) -> np.ndarray:
+    run = ganzoo.load(run_dir)
+    with torch.no_grad():
+        return run.sampler(z, labels).numpy()
+
+
+def test_a_conditional_generator_exports_with_a_labels_input(conditional_run, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    out = tmp_path / "g.onnx"
+    main(["export", str(conditional_run), str(out)])
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["z", "labels"]
+    for batch in (1, 6):
+        z = torch.randn(batch, 8, generator=torch.Generator().manual_seed(batch))
+        labels = torch.arange(batch) % 2
+        got = session.run(None, {"z": z.numpy(), "labels": labels.numpy()})[0]
+        np.testing.assert_allclose(got, _conditional_reference(conditional_run, z, labels), atol=1e-5, rtol=0)
+    # the label changes the picture: the input is used, not traced away
+    z = torch.randn(2, 8, generator=torch.Generator().manual_seed(0)).numpy()
+    first, second = (session.run(None, {"z": z, "labels": np.full(2, k, dtype=np.int64)})[0] for k in (0, 1))
+    assert np.abs(first - second).max() > 1e-4
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning")
+def test_a_conditional_generator_traces_to_torchscript(conditional_run, tmp_path):
+    path = ganzoo.export(conditional_run, tmp_path / "g.pt", format="torchscript")
+    files = {"ganzoo.json": ""}
+    module = torch.jit.load(str(path), _extra_files=files)
+    info = json.loads(files["ganzoo.json"])
+    assert info["ganzoo_num_classes"] == "2" and "labels" in info["ganzoo_io"]
+    z, labels = torch.randn(5, 8, generator=torch.Generator().manual_seed(1)), torch.tensor([1, 0, 0, 1, 1])
+    with torch.no_grad():
+        np.testing.assert_allclose(module(z, labels).numpy(), _conditional_reference(conditional_run, z, labels),
+                                   atol=1e-5, rtol=0)

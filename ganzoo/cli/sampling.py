@@ -161,8 +161,8 @@ def export(source: str, out: str | None, format_: str, dtype: str | None, push: 
     """Write the generator of run (or checkpoint) SOURCE to OUT for use outside ganzoo.
 
     The EMA generator when the run kept one. The exported model takes z of shape (batch, z_dim), any batch size,
-    and returns samples (images in [-1, 1]). OUT defaults to generator.onnx (.pt for torchscript) in the run
-    directory.
+    and int64 labels of shape (batch,) when the variant is class-conditional, and returns samples (images in
+    [-1, 1]). OUT defaults to generator.onnx (.pt for torchscript) in the run directory.
 
     --format hub writes the folder OUT in the Hugging Face Hub's model-repo layout instead: model.safetensors (G,
     its EMA and D), config.json and a README.md model card, which ganzoo.load, `ganzoo sample` and
