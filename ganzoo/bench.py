@@ -34,7 +34,7 @@ from ganzoo.errors import ConfigError
 from ganzoo.interfaces import generate
 from ganzoo.models import build
 from ganzoo.progress import ProgressFactory, no_progress
-from ganzoo.registry import Registry
+from ganzoo.registry import DatasetSpec, Registry
 
 DEFAULT_IMAGE_SAMPLES = 2100  # > 2048, the Inception feature dimension: FID needs more samples than dimensions
 DEFAULT_POINT_SAMPLES = 2500
@@ -212,6 +212,12 @@ def _train_seconds(run_dir: Path, step: int) -> float | None:
     return float(rows[-1]["train_s"]) if rows else None
 
 
+def _check_extractors_apply(config: BenchConfig, dataset: DatasetSpec) -> None:
+    if config.extractors and dataset.kind != "image":
+        raise ConfigError(f"--extractor scores images; {dataset.name!r} is a {dataset.kind} dataset, scored by its own "
+                          "evaluate() (mode coverage and quality)")
+
+
 def _extractor_names(config: BenchConfig, registry: Registry, dataset_base: str) -> list[str]:
     if config.extractors:
         for name in config.extractors:
@@ -244,6 +250,8 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
     started = time.perf_counter()
     device = select_device(config.device)
 
+    for name in config.extractors:
+        registry.extractor(name)  # an unknown name fails now, not after the training it would follow
     source = config.checkpoint or config.run
     reused = False
     if source:
@@ -266,6 +274,7 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
     else:
         registry.variant(config.variant or "")
         dataset_name = config.dataset or registry.variant(config.variant).defaults.dataset
+        _check_extractors_apply(config, registry.dataset(parse_dataset_name(dataset_name)[0]))
         slug = dataset_name.replace(":", "_").replace("/", "_")
         out = Path(config.out or Path("bench-runs") / f"{config.variant}-{slug}-s{config.seed}")
         if out.exists() and not out.is_dir():
@@ -283,6 +292,7 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
     spec = loaded.spec
     dataset_base, _ = parse_dataset_name(train_cfg.dataset)
     dataset_spec = registry.dataset(dataset_base)
+    _check_extractors_apply(config, dataset_spec)
     image_data = dataset_spec.kind == "image"
     n = config.num_samples or (DEFAULT_IMAGE_SAMPLES if image_data else DEFAULT_POINT_SAMPLES)
     sample_seed = config.seed + 1  # noise for scoring differs from the training noise stream

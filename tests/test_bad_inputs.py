@@ -182,6 +182,15 @@ def test_missing_data_dir(world, tmp_path, capsys):
     assert not out.exists()
 
 
+def test_bench_checks_its_extractors_before_training(world, tmp_path, capsys):
+    out = tmp_path / "bench"
+    _fails(capsys, ["bench", "dcgan", "--dataset", f"folder:{world.images}", "--extractor", "mnist-clasifier",
+                    "--out", str(out), "-q"], "unknown extractor 'mnist-clasifier'; did you mean 'mnist-classifier'?")
+    _fails(capsys, ["bench", "gan", "--dataset", "ring8", "--extractor", "inception", "--out", str(out), "-q"],
+           "--extractor scores images; 'ring8' is a points dataset")
+    assert not out.exists()  # nothing trained, nothing written
+
+
 def test_outputs_that_would_be_clobbered(world, capsys):
     for out, expected in [
         (world.root / "a-file", "exists and is not a directory"),
