@@ -250,7 +250,7 @@ def export(source: str | Path, out: str | Path | None = None, *, format: str = "
     ``push="hf://owner/name"`` then uploads it (needs ``huggingface_hub`` and a token). ``dtype`` is refused for
     the other formats, which export float32.
     """
-    from ganzoo.engine.checkpoint import atomic_write
+    from ganzoo.engine.checkpoint import atomic_write, check_writable
 
     registry = _registry(registry)
     if format == "hub":
@@ -273,6 +273,7 @@ def export(source: str | Path, out: str | Path | None = None, *, format: str = "
         raise ConfigError(f"{target} is a folder; give the file to write (e.g. {target / ('generator' + spec.suffix)})")
     if not target.parent.is_dir():
         raise ConfigError(f"output directory {target.parent} does not exist")
+    check_writable(target, "output")
     g = run.sampler.to(memory_format=torch.contiguous_format).eval()
     inputs = "z ~ N(0, I) of shape (batch, z_dim)"
     if g.conditional:

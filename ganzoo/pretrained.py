@@ -182,6 +182,7 @@ def write_model(run: LoadedRun, out: Path, dtype: torch.dtype = torch.float16, c
         raise ConfigError(f"{out} exists and is not an empty folder; choose a new output folder")
     if not out.parent.is_dir():
         raise ConfigError(f"output directory {out.parent} does not exist")
+    ckpt.check_writable(out, "output")
     tensors = model_tensors(run, dtype, sampler_only)
     overflow = [key for key, value in tensors.items() if value.is_floating_point() and not value.isfinite().all()]
     if overflow:

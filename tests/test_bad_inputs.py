@@ -191,6 +191,42 @@ def test_bench_checks_its_extractors_before_training(world, tmp_path, capsys):
     assert not out.exists()  # nothing trained, nothing written
 
 
+@pytest.fixture
+def unwritable(tmp_path) -> Path:
+    """A folder no file can be created in: a read-only one for a normal user; /proc for root, whom permission bits
+    do not stop."""
+    if os.geteuid() != 0:
+        folder = tmp_path / "read-only"
+        folder.mkdir()
+        folder.chmod(0o555)
+        yield folder
+        folder.chmod(0o755)
+    elif Path("/proc/self").is_dir():
+        yield Path("/proc")
+    else:
+        pytest.skip("no folder here refuses root's writes")
+
+
+def test_an_unwritable_output_is_one_line_naming_it_before_the_work(world, unwritable, tmp_path, capsys):
+    for argv, path in [
+        (["sample", str(world.run), "-o", str(unwritable / "grid.png")], unwritable / "grid.png"),
+        (["export", str(world.run), str(unwritable / "g.pt"), "--format", "torchscript"], unwritable / "g.pt"),
+        (["export", str(world.run), str(unwritable / "model"), "--format", "hub"], unwritable / "model"),
+        (["fid", str(world.images), str(world.images), "--save-stats", str(unwritable / "a.npz"),
+          "-q"], unwritable / "a.npz"),
+        (["lab", "gan", "--steps", "2", "-o", str(unwritable / "lab.html"), "-q"], unwritable / "lab.html"),
+    ]:
+        line = _fails(capsys, argv, f"{path}: cannot create files in {unwritable}")
+        assert ".tmp" not in line  # the file asked for, never an internal temporary name
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_atomic_write_names_the_destination_when_the_folder_refuses(unwritable):
+    with pytest.raises(OSError) as info:
+        ckpt.atomic_write(unwritable / "x.bin", lambda tmp: Path(tmp).write_bytes(b"x"))
+    assert info.value.filename == str(unwritable / "x.bin")
+
+
 def test_outputs_that_would_be_clobbered(world, capsys):
     for out, expected in [
         (world.root / "a-file", "exists and is not a directory"),

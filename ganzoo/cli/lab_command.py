@@ -45,6 +45,9 @@ def lab(variants, dataset, steps, every, seed, batch_size, z_dim, n_critic, loss
         raise click.BadParameter(f"{out!r} must end in .html", param_hint="--out")
     if every is not None and every < 1:
         raise click.BadParameter(f"{every} is not a positive integer", param_hint="--every")
+    from ganzoo.engine.checkpoint import check_writable
+
+    check_writable(out, "--out")  # before the training whose page it would hold
     if serve and len(variants) > 1:
         raise click.UsageError("--serve trains one variant; name one")
     registry = load_registry()

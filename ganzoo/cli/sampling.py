@@ -76,6 +76,9 @@ def sample(ctx: click.Context, source: str, num: int, output: str, seed: int, cl
                               f"output {output!r} must end in .png (a grid) or / (a directory)")
         if not out.parent.is_dir():
             raise GanzooError(f"output directory {out.parent} does not exist")
+    from ganzoo.engine.checkpoint import check_writable
+
+    check_writable(out / "sample_000000.png" if per_file else out, "output")
     if pretrained is not None:
         source = f"pretrained:{source}/{pretrained}"
     run = ganzoo.load(source, device=device, registry=load_registry())

@@ -24,7 +24,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from ganzoo.errors import CheckpointError
+from ganzoo.errors import CheckpointError, ConfigError
 
 FORMAT = "ganzoo-checkpoint-1"
 
@@ -41,10 +41,15 @@ def tensors_digest(tensors: Mapping[str, torch.Tensor]) -> str:
 
 
 def atomic_write(path: Path, write: Any) -> None:
-    """Call ``write(tmp_path)`` then fsync and rename over ``path``: readers see the old file or the new one."""
+    """Call ``write(tmp_path)`` then fsync and rename over ``path``: readers see the old file or the new one.
+
+    An ``OSError`` on the temporary file is raised naming ``path``, the file the caller asked for."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     os.close(fd)
     try:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file what open() would have
@@ -52,6 +57,11 @@ def atomic_write(path: Path, write: Any) -> None:
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if exc.filename == tmp:
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -60,6 +70,23 @@ def atomic_write(path: Path, write: Any) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def check_writable(path: str | Path, what: str) -> None:
+    """Raise :class:`ConfigError` when no file can be created at ``path`` (its folder, or the nearest existing
+    folder above it, refuses new files), so a command fails before the work whose result it would write.
+    ``what`` names the option in the message (``"--out"``)."""
+    folder = Path(path).expanduser().absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ConfigError(f"{what} {path}: {folder} is not a folder")
+    try:  # a real probe: permission bits do not tell root about read-only mounts and pseudo file systems
+        fd, probe = tempfile.mkstemp(prefix=".ganzoo-write-check.", dir=folder)
+    except OSError as exc:
+        raise ConfigError(f"{what} {path}: cannot create files in {folder} ({exc.strerror or exc})") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def _umask() -> int:
