@@ -17,7 +17,7 @@ from ganzoo.engine.layout import prefer_channels_last
 from ganzoo.engine.loop import Events
 from ganzoo.engine.rundir import RunDir, find_run
 from ganzoo.engine.training import train as _train
-from ganzoo.errors import CheckpointError, ConfigError
+from ganzoo.errors import CheckpointError, ConfigError, UnknownNameError
 from ganzoo.interfaces import Discriminator, Generator, generate
 from ganzoo.latent import check_truncation, noise, walk
 from ganzoo.models import build, create
@@ -260,6 +260,8 @@ def export(source: str | Path, out: str | Path | None = None, *, format: str = "
     if dtype is not None:
         raise ConfigError(f"--dtype sets the stored weights' type of --format hub; --format {format} exports the "
                           "generator in float32")
+    if format not in registry.names("exporter"):
+        raise UnknownNameError("exporter", format, [*registry.names("exporter"), "hub"])
     spec = registry.exporter(format)
     spec.check(f"--format {format}")
     from ganzoo.pretrained import model_path

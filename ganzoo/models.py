@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import inspect
 from typing import Any
 
 from ganzoo.errors import ConfigError
@@ -40,6 +42,12 @@ def build(spec: VariantSpec, data_shape: tuple[int, ...], z_dim: int | None = No
         generator = spec.generator(z_dim=z, data_shape=data_shape, **options)
         discriminator = spec.discriminator(data_shape=data_shape, **options)
     except TypeError as exc:
+        known = network_options(spec)
+        unknown = sorted(set(options) - known - {"num_classes"}) if known is not None else []
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], sorted(known), n=1, cutoff=0.75)
+            advice = f"did you mean {close[0]!r}?" if close else f"its options: {', '.join(sorted(known)) or 'none'}"
+            raise ConfigError(f"variant {spec.name!r} has no network option {unknown[0]!r}; {advice}") from exc
         raise ConfigError(f"variant {spec.name!r} cannot be built with these options: {exc}") from exc
     if not isinstance(generator, Generator) or not isinstance(discriminator, Discriminator):
         raise ConfigError(f"variant {spec.name!r} must build a ganzoo.Generator and a ganzoo.Discriminator")
@@ -47,6 +55,23 @@ def build(spec: VariantSpec, data_shape: tuple[int, ...], z_dim: int | None = No
         raise ConfigError(f"variant {spec.name!r} built networks for {generator.num_classes} / "
                           f"{discriminator.num_classes} classes, not {num_classes}")
     return generator, discriminator
+
+
+def network_options(spec: VariantSpec) -> set[str] | None:
+    """The keyword options the variant's two network builders take (beyond the shapes and classes), or None when
+    a builder takes arbitrary ``**kwargs`` and so does not say."""
+    names: set[str] = set()
+    for builder in (spec.generator, spec.discriminator):
+        try:
+            parameters = inspect.signature(builder).parameters.values()
+        except (TypeError, ValueError):
+            return None
+        for p in parameters:
+            if p.kind is p.VAR_KEYWORD:
+                return None
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+                names.add(p.name)
+    return names - {"z_dim", "data_shape", "num_classes"}
 
 
 def create(name: str, image_size: int | None = None, channels: int | None = None, z_dim: int | None = None,

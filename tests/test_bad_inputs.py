@@ -415,3 +415,13 @@ def test_the_reliability_doc_cites_only_tests_that_exist():
         tree = ast.parse((repo / file).read_text())
         names = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
         assert not name or name in names, f"{file}::{name}"
+
+
+def test_small_mistakes_get_messages_that_say_what_to_do(world, capsys):
+    checkpoint = world.run / "checkpoints" / "step_00000002.safetensors"
+    _fails(capsys, ["train", "--resume", str(checkpoint), "--steps", "3", "-q"],
+           f"{checkpoint} is a file; resume takes the run directory ({world.run})")
+    _fails(capsys, ["export", str(world.run), str(world.root / "g.pdf"), "--format", "pdf"],
+           "unknown exporter 'pdf'; known: hub, onnx, torchscript")
+    _fails(capsys, ["fid", "mnist:bogus", str(world.images), "-q"],
+           "unknown split 'bogus' in 'mnist:bogus': use mnist:train or mnist:test")

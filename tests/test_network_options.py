@@ -47,7 +47,9 @@ def test_net_options_change_the_networks_and_survive_a_resume(folder, tmp_path, 
 
 
 @pytest.mark.parametrize(("edit", "message"), [
-    ("g_width", "is not KEY=VALUE"), ("g_width=wide", "is not a JSON value"), ("depth=3", "cannot be built"),
+    ("g_width", "is not KEY=VALUE"), ("g_width=wide", "is not a JSON value"),
+    ("depth=3", "variant 'dcgan' has no network option 'depth'; its options: d_width, g_width, output_bias, width"),
+    ("g_widht=3", "variant 'dcgan' has no network option 'g_widht'; did you mean 'g_width'?"),
 ])
 def test_bad_net_options_are_one_line_errors(folder, tmp_path, capsys, edit, message):
     out = tmp_path / "run"

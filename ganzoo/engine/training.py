@@ -64,6 +64,10 @@ def _on_main(world: World, action: Callable[[], None]) -> None:
 def _train(config: TrainConfig, run: RunDir, registry: Registry, resume: bool, events: Events,
            world: World) -> RunDir:
     if resume and not run.is_run():
+        if run.root.is_file():
+            folder = run.root.parent.parent if run.root.parent.name == "checkpoints" else run.root.parent
+            raise CheckpointError(f"{run.root} is a file; resume takes the run directory ({folder}), and continues "
+                                  "from its last good checkpoint")
         raise CheckpointError(f"{run.root} is not a ganzoo run directory (no config.json)")
     if not resume:
         run.check_new()  # read-only, on every rank

@@ -45,6 +45,8 @@ def _dataset_side(text: str, registry: Registry | None) -> tuple[str, str] | Non
     name, sep, split = text.rpartition(":")
     if sep and split in ("train", "test") and name:
         return name, split
+    if sep and name == base and not registry.dataset(base).takes_argument:
+        raise DataError(f"unknown split {split!r} in {text!r}: use {base}:train or {base}:test")
     return text, "test"
 
 
