@@ -190,6 +190,7 @@ def test_a_truncated_newest_checkpoint_is_reported_kept_and_skipped(tmp_path, im
     assert len(lines) == 1, lines
     assert lines[0].startswith(f"warning: {newest}: ") or lines[0].startswith(f"warning: {newest} ")
     assert "resuming from step 2" in lines[0] and "step_00000004.safetensors.bad" in lines[0]
+    assert "metrics and sample grids after step 2 are dropped and redone" in lines[0]
     assert (run / "checkpoints/step_00000004.safetensors.bad").read_bytes() == damaged  # kept, untouched
     assert [s for s, _ in RunDir(run).list_checkpoints()] == [2, 4, 6]  # 4 retrained from step 2, then 6
     assert [r["step"] for r in RunDir(run).read_metrics()] == [1, 2, 3, 4, 5, 6]

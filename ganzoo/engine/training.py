@@ -125,7 +125,8 @@ def _prepare_resumed(trainer: Trainer, run: RunDir, start: int, events: Events) 
                           f"{run.root} has already reached")
     for path, reason in trainer.problems:
         moved = run.set_aside(path)
-        events.warn(f"{reason}; resuming from step {start}, the bad file is kept as {moved.name}")
+        events.warn(f"{reason}; resuming from step {start}, the bad file is kept as {moved.name}; the run's metrics "
+                    f"and sample grids after step {start} are dropped and redone")
     _note(trainer, events)
     run.remove_temp_files()
     run.create()
