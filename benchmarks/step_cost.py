@@ -38,7 +38,15 @@ def main() -> None:
     parser.add_argument("--net", action="append", default=[], metavar="KEY=VALUE",
                         help="a network option over the variant's defaults, as `ganzoo train --net` (repeatable)")
     args = parser.parse_args()
-    edits = {key: json.loads(value) for key, _, value in (e.partition("=") for e in args.net)}
+    edits = {}
+    for edit in args.net:
+        key, sep, value = edit.partition("=")
+        try:
+            if not sep or not key.strip():
+                raise ValueError
+            edits[key.strip()] = json.loads(value)
+        except ValueError:
+            parser.error(f"--net {edit!r}: give KEY=VALUE with a JSON value (a number, true/false, or a quoted string)")
     torch.set_num_threads(args.threads)
     registry = get_registry()
     names = args.variants or [n for n in registry.names("variant") if registry.variant(n).image_sizes]
