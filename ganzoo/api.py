@@ -281,7 +281,8 @@ def export(source: str | Path, out: str | Path | None = None, *, format: str = "
     if g.conditional:
         inputs += f" and int64 labels of shape (batch,) in [0, {g.num_classes})"
     info = {"ganzoo_variant": run.spec.name, "ganzoo_step": str(run.step), "ganzoo_z_dim": str(g.z_dim),
-            "ganzoo_num_classes": str(g.num_classes), "ganzoo_data_shape": json.dumps(list(g.data_shape)),
+            "ganzoo_num_classes": str(g.num_classes), "ganzoo_class_names": json.dumps(list(run.class_names)),
+            "ganzoo_data_shape": json.dumps(list(g.data_shape)),
             "ganzoo_generator": "ema" if run.ema_generator is not None else "raw",
             "ganzoo_io": f"{inputs} -> samples (batch, *data_shape), images in [-1, 1]"}
     atomic_write(target, lambda tmp: spec.export(g, Path(tmp), info))

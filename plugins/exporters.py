@@ -7,6 +7,7 @@ generator returns.
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -27,10 +28,15 @@ def _example(generator: ganzoo.Generator, batch: int = 2) -> tuple[torch.Tensor,
     return z, torch.arange(batch) % generator.num_classes
 
 
+ANSI_CODES = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def _reason(exc: Exception, limit: int = 240) -> str:
-    """The start of an exporter's error message on one line (torch's run to pages; their first line alone often
-    stops mid-sentence)."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    """The cause in an exporter's error message, on one line: torch.onnx's messages run to pages of advice with
+    the cause under "## Exception summary" and colour codes; tracing's first line alone often stops mid-sentence."""
+    text = ANSI_CODES.sub("", str(exc))
+    _, summary, cause = text.partition("## Exception summary")
+    text = " ".join((cause if summary else text).split()) or type(exc).__name__
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " ..."
 
 

@@ -14,6 +14,7 @@ budget. Point data keeps 3000 steps.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -88,6 +89,7 @@ def image_or_points(image: Callable[..., Net], points: Callable[..., Net]) -> Ca
         return (points if len(data_shape) == 1 else image)(data_shape=data_shape, **options)
 
     build.__doc__ = f"{image.__name__} for images, {points.__name__} for point data."
+    build.__signature__ = inspect.signature(image)  # the network options a user can set are the image network's
     build.__name__ = build.__qualname__ = f"{image.__name__}|{points.__name__}"
     return build
 

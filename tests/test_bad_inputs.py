@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import ganzoo
 from ganzoo.cli import main
 from ganzoo.engine import checkpoint as ckpt
 from ganzoo.engine.rundir import RunDir, RunLock
@@ -207,9 +208,10 @@ def unwritable(tmp_path) -> Path:
         pytest.skip("no folder here refuses root's writes")
 
 
-def test_an_unwritable_output_is_one_line_naming_it_before_the_work(world, unwritable, tmp_path, capsys):
+def test_an_unwritable_output_is_one_line_naming_it_before_the_work(world, unwritable, capsys):
     for argv, path in [
         (["sample", str(world.run), "-o", str(unwritable / "grid.png")], unwritable / "grid.png"),
+        (["sample", str(world.run), "-o", f"{unwritable / 'new'}/"], unwritable / "new"),
         (["export", str(world.run), str(unwritable / "g.pt"), "--format", "torchscript"], unwritable / "g.pt"),
         (["export", str(world.run), str(unwritable / "model"), "--format", "hub"], unwritable / "model"),
         (["fid", str(world.images), str(world.images), "--save-stats", str(unwritable / "a.npz"),
@@ -218,13 +220,34 @@ def test_an_unwritable_output_is_one_line_naming_it_before_the_work(world, unwri
     ]:
         line = _fails(capsys, argv, f"{path}: cannot create files in {unwritable}")
         assert ".tmp" not in line  # the file asked for, never an internal temporary name
-    assert not list(tmp_path.rglob("*.tmp"))
 
 
 def test_atomic_write_names_the_destination_when_the_folder_refuses(unwritable):
     with pytest.raises(OSError) as info:
         ckpt.atomic_write(unwritable / "x.bin", lambda tmp: Path(tmp).write_bytes(b"x"))
     assert info.value.filename == str(unwritable / "x.bin")
+
+
+def test_atomic_write_names_the_destination_when_writing_the_temporary_file_fails(tmp_path):
+    def disk_full(tmp: str) -> None:
+        Path(tmp).write_bytes(b"half")
+        raise OSError(28, "No space left on device", tmp)
+
+    target = tmp_path / "stats.npz"
+    target.write_bytes(b"old")
+    with pytest.raises(OSError) as info:
+        ckpt.atomic_write(target, disk_full)
+    assert info.value.filename == str(target) and info.value.errno == 28
+    assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["stats.npz"]
+
+
+def test_check_writable_walks_up_to_the_nearest_folder_and_leaves_nothing(tmp_path):
+    ckpt.check_writable(tmp_path / "new" / "deeper" / "x.png", "output")  # folders to be created: fine
+    ckpt.check_writable(tmp_path / "dir", "output", folder=True)
+    assert list(tmp_path.iterdir()) == []  # the probe is gone
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(ganzoo.ConfigError, match="is not a folder"):
+        ckpt.check_writable(tmp_path / "a-file" / "x.png", "output")
 
 
 def test_outputs_that_would_be_clobbered(world, capsys):
@@ -421,6 +444,8 @@ def test_small_mistakes_get_messages_that_say_what_to_do(world, capsys):
     checkpoint = world.run / "checkpoints" / "step_00000002.safetensors"
     _fails(capsys, ["train", "--resume", str(checkpoint), "--steps", "3", "-q"],
            f"{checkpoint} is a file; resume takes the run directory ({world.run})")
+    _fails(capsys, ["train", "--resume", str(world.gan_checkpoint), "--steps", "3", "-q"],
+           f"{world.gan_checkpoint} is a file; resume takes a run directory")
     _fails(capsys, ["export", str(world.run), str(world.root / "g.pdf"), "--format", "pdf"],
            "unknown exporter 'pdf'; known: hub, onnx, torchscript")
     _fails(capsys, ["fid", "mnist:bogus", str(world.images), "-q"],

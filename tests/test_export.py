@@ -154,7 +154,20 @@ def test_a_conditional_generator_traces_to_torchscript(conditional_run, tmp_path
     module = torch.jit.load(str(path), _extra_files=files)
     info = json.loads(files["ganzoo.json"])
     assert info["ganzoo_num_classes"] == "2" and "labels" in info["ganzoo_io"]
+    assert json.loads(info["ganzoo_class_names"]) == ["circle", "dot"]  # label i is class_names[i]
     z, labels = torch.randn(5, 8, generator=torch.Generator().manual_seed(1)), torch.tensor([1, 0, 0, 1, 1])
     with torch.no_grad():
         np.testing.assert_allclose(module(z, labels).numpy(), _conditional_reference(conditional_run, z, labels),
                                    atol=1e-5, rtol=0)
+
+
+def test_an_export_failure_is_one_line_with_the_cause():
+    from ganzoo_plugins.exporters import _reason
+
+    onnx_style = RuntimeError("Failed to export the model with torch.export. \x1b[96mThis is step 1/3\x1b[0m of "
+                              "exporting.\nNext steps:\n- Modify the model code.\n\n## Exception summary\n\n"
+                              "GuardOnDataDependentSymNode: Could not guard\non data-dependent expression u0 > 0")
+    assert _reason(onnx_style) == ("GuardOnDataDependentSymNode: Could not guard on data-dependent expression "
+                                   "u0 > 0")
+    long = RuntimeError("word " * 100)
+    assert _reason(long).endswith(" ...") and len(_reason(long)) <= 244 and "\n" not in _reason(long)

@@ -78,7 +78,7 @@ def sample(ctx: click.Context, source: str, num: int, output: str, seed: int, cl
             raise GanzooError(f"output directory {out.parent} does not exist")
     from ganzoo.engine.checkpoint import check_writable
 
-    check_writable(out / "sample_000000.png" if per_file else out, "output")
+    check_writable(out, "output", folder=per_file)
     if pretrained is not None:
         source = f"pretrained:{source}/{pretrained}"
     run = ganzoo.load(source, device=device, registry=load_registry())

@@ -27,7 +27,8 @@ from ganzoo.errors import GanzooError
 @click.option("--amp", type=click.Choice(["auto", "off", "bf16", "fp16"]), default="auto", show_default=True,
               help="Training precision, as for `ganzoo train`; scoring is always fp32.")
 @click.option("--num-samples", type=int, help="Generated and real samples per score (default: 2100 for images).")
-@click.option("--extractor", "extractors", multiple=True, help="Feature extractor(s) (default: all that apply).")
+@click.option("--extractor", "extractors", multiple=True,
+              help="Feature extractor(s) for image data (default: all that apply; point data: its dataset scores it).")
 @click.option("--run", "run_dir", type=click.Path(), help="Score an existing run directory instead of training.")
 @click.option("--checkpoint", type=click.Path(), help="Score this checkpoint file instead of training.")
 @click.option("--pretrained", metavar="WEIGHTS", help="Score each named variant's trained weights WEIGHTS (e.g. mnist) "

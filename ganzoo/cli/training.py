@@ -118,9 +118,10 @@ def _check_resume_options(ctx: click.Context, resume: str) -> None:
     """With --resume, options may repeat the run's config.json but not change it (except --steps, --device)."""
     from click.core import ParameterSource
 
-    from ganzoo.engine import TrainConfig, find_run
+    from ganzoo.engine import TrainConfig
+    from ganzoo.engine.rundir import resume_dir
 
-    stored = TrainConfig.from_file(find_run(Path(resume)).config)
+    stored = TrainConfig.from_file(resume_dir(Path(resume)).config)
     changed = []
     for param in ctx.command.params:
         if param.name in _RESUME_OPTIONS or ctx.get_parameter_source(param.name) not in (

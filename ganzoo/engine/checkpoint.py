@@ -72,21 +72,31 @@ def atomic_write(path: Path, write: Any) -> None:
         os.close(dir_fd)
 
 
-def check_writable(path: str | Path, what: str) -> None:
-    """Raise :class:`ConfigError` when no file can be created at ``path`` (its folder, or the nearest existing
-    folder above it, refuses new files), so a command fails before the work whose result it would write.
-    ``what`` names the option in the message (``"--out"``)."""
-    folder = Path(path).expanduser().absolute().parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not folder.is_dir():
-        raise ConfigError(f"{what} {path}: {folder} is not a folder")
+def check_writable(path: str | Path, what: str, *, folder: bool = False) -> None:
+    """Raise :class:`ConfigError` when no file can be created at ``path`` (or, with ``folder``, in the folder
+    ``path``): the folder it would go in, or the nearest existing one above it, refuses new files. Commands call it
+    before the work whose result they would write. ``path`` is used as given (expand ``~`` first if the writer
+    will); ``what`` names the option in the message (``"--out"``)."""
+    where = Path(path).absolute()
+    if not folder:
+        where = where.parent
+    while not _exists(where) and where != where.parent:
+        where = where.parent
+    if not where.is_dir():
+        raise ConfigError(f"{what} {path}: {where} is not a folder")
     try:  # a real probe: permission bits do not tell root about read-only mounts and pseudo file systems
-        fd, probe = tempfile.mkstemp(prefix=".ganzoo-write-check.", dir=folder)
+        fd, probe = tempfile.mkstemp(prefix=".ganzoo-write-check.", dir=where)
     except OSError as exc:
-        raise ConfigError(f"{what} {path}: cannot create files in {folder} ({exc.strerror or exc})") from None
+        raise ConfigError(f"{what} {path}: cannot create files in {where} ({exc.strerror or exc})") from None
     os.close(fd)
     os.unlink(probe)
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # an ancestor that cannot be searched: look further up, where the probe will say why
+        return False
 
 
 def _umask() -> int:

@@ -170,6 +170,23 @@ def _numbered(folder: Path, pattern: re.Pattern[str]) -> list[tuple[int, Path]]:
     return sorted((int(m.group(1)), p) for p in folder.iterdir() if (m := pattern.match(p.name)))
 
 
+def resume_dir(path: Path) -> RunDir:
+    """The run directory ``--resume PATH`` continues; a file, or a folder without ``config.json``, is an error
+    (a checkpoint file's message names the run directory to give instead)."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path} does not exist")
+    if path.is_file():
+        where = RunDir(path.parent.parent if path.parent.name == "checkpoints" else path.parent)
+        hint = (f"the run directory ({where.root}), which continues from its last good checkpoint" if where.is_run()
+                else "a run directory (the folder holding config.json and checkpoints/)")
+        raise CheckpointError(f"{path} is a file; resume takes {hint}")
+    run = RunDir(path)
+    if not run.is_run():
+        raise CheckpointError(f"{path} is not a ganzoo run directory (no config.json)")
+    return run
+
+
 def find_run(path: Path) -> RunDir:
     """The run directory for ``path``: the directory itself, or the run a checkpoint file lives in.
 

@@ -16,8 +16,8 @@ from ganzoo.engine.config import TrainConfig
 from ganzoo.engine.device import select_device
 from ganzoo.engine.distributed import RANK0_FAILED, World, join, leave, world_from_env
 from ganzoo.engine.loop import Events, Trainer
-from ganzoo.engine.rundir import RunDir, RunLock
-from ganzoo.errors import CheckpointError, ConfigError, GanzooError
+from ganzoo.engine.rundir import RunDir, RunLock, resume_dir
+from ganzoo.errors import ConfigError, GanzooError
 from ganzoo.loggers import LoggerContext, open_loggers
 from ganzoo.registry import Registry
 
@@ -63,12 +63,8 @@ def _on_main(world: World, action: Callable[[], None]) -> None:
 
 def _train(config: TrainConfig, run: RunDir, registry: Registry, resume: bool, events: Events,
            world: World) -> RunDir:
-    if resume and not run.is_run():
-        if run.root.is_file():
-            folder = run.root.parent.parent if run.root.parent.name == "checkpoints" else run.root.parent
-            raise CheckpointError(f"{run.root} is a file; resume takes the run directory ({folder}), and continues "
-                                  "from its last good checkpoint")
-        raise CheckpointError(f"{run.root} is not a ganzoo run directory (no config.json)")
+    if resume:
+        resume_dir(run.root)
     if not resume:
         run.check_new()  # read-only, on every rank
     lock = RunLock(run)

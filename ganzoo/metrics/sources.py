@@ -240,10 +240,10 @@ def compare(a: str | Path, b: str | Path, extractor_name: str, num_samples: int,
     kinds = source_kind(a, registry), source_kind(b, registry)
     if save_stats is not None and Path(save_stats).expanduser().is_dir():
         raise ConfigError(f"--save-stats {save_stats} is a folder; give the path of an .npz file to write")
-    if save_stats is not None:
+    if save_stats is not None:  # before the extraction whose statistics it would hold
         from ganzoo.engine.checkpoint import check_writable
 
-        check_writable(save_stats, "--save-stats")  # before the extraction whose statistics it would hold
+        check_writable(Path(save_stats).expanduser(), "--save-stats")
     spec = registry.extractor(extractor_name)
     for path, kind in zip((a, b), kinds, strict=True):
         if kind == "npz":
