@@ -99,7 +99,8 @@ def dcgan_defaults() -> ganzoo.TrainDefaults:
       FID stalls, while at 1e-4 D's loss stays near 0.7 and the FID falls to the end of the run (seed 0: 37.6
       against 45.0).
     - The generator is twice as wide as the discriminator (``g_width=64``): G's width bought quality, D's did not.
-    - The EMA generator averages over about 2000 steps (decay 0.9995) and is what gets sampled.
+    - The EMA generator is what gets sampled. Its decay 0.9995 is capped by the warm-up ``(1+t)/(10+t)`` up to step
+      17990, so over 8000 steps the warm-up sets the average (0.99888 at the end: roughly the last 900 steps).
     - Both learning rates fall linearly to 0 over the second half of the run (``lr_decay=0.5``).
     - 8000 steps of batch 64 fit ten minutes on this CPU with ``--amp auto`` (bf16 there: 5.3 min of steps on two
       threads); in float32 they take about 9.2 min.

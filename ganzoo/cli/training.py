@@ -163,7 +163,8 @@ def _check_resume_options(ctx: click.Context, resume: str) -> None:
                    "are JSON). Repeatable; `ganzoo info VARIANT` shows the defaults.")
 @click.option("--lr-g", type=float)
 @click.option("--lr-d", type=float)
-@click.option("--ema-decay", type=float, help="EMA of G's weights; 0 disables.")
+@click.option("--ema-decay", type=float,
+              help="EMA of G's weights, capped by the warm-up (1+t)/(10+t) at step t; 0 disables.")
 @click.option("--lr-decay", type=float, metavar="FRACTION",
               help="Both learning rates fall linearly to 0 over this last fraction of the run (0: constant; "
                    "default: the variant's).")

@@ -15,7 +15,8 @@ _BN_BATCHES, _BN_BATCH_SIZE = 4, 256
 
 class EMA:
     """``ema = d * ema + (1 - d) * weights`` after every G step, with the usual warm-up ``d_t = min(d, (1+t)/(10+t))``
-    so early averages are not dominated by the random initialisation.
+    so early averages are not dominated by the random initialisation. The warm-up is the smaller until step
+    ``t = (10d - 1) / (1 - d)`` (8990 for d = 0.999, 17990 for 0.9995): in shorter runs it alone sets the average.
 
     Buffers are copied from G at every step. Batch-norm statistics copied that way belong to G's current weights,
     not to their average, so :meth:`recalibrate` re-estimates them for the averaged weights before the EMA
