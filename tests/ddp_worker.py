@@ -56,6 +56,9 @@ def train_run(run_dir: str, report_dir: str) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1] == "--train":
-        train_run(sys.argv[2], sys.argv[3])
+        from ganzoo.engine.distributed import exit_without_finalising
+
+        with exit_without_finalising():  # as `ganzoo train` under torchrun: a rank leaving after an agreed error
+            train_run(sys.argv[2], sys.argv[3])  # must not finalise while gloo still holds a collective's tensors
     else:
         main(*sys.argv[1:])
