@@ -13,7 +13,6 @@ mean of ``--steps`` timed ones. Run it on a quiet machine; ``--threads 1`` is th
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -24,7 +23,9 @@ import torch
 from ganzoo.engine.config import TrainConfig
 from ganzoo.engine.loop import Trainer
 from ganzoo.engine.rundir import RunDir
+from ganzoo.errors import ConfigError
 from ganzoo.plugins import get_registry
+from ganzoo.registry import network_edits
 
 
 def main() -> None:
@@ -38,15 +39,10 @@ def main() -> None:
     parser.add_argument("--net", action="append", default=[], metavar="KEY=VALUE",
                         help="a network option over the variant's defaults, as `ganzoo train --net` (repeatable)")
     args = parser.parse_args()
-    edits = {}
-    for edit in args.net:
-        key, sep, value = edit.partition("=")
-        try:
-            if not sep or not key.strip():
-                raise ValueError
-            edits[key.strip()] = json.loads(value)
-        except ValueError:
-            parser.error(f"--net {edit!r}: give KEY=VALUE with a JSON value (a number, true/false, or a quoted string)")
+    try:
+        edits = network_edits(args.net)
+    except ConfigError as exc:
+        parser.error(f"--net {exc}")
     torch.set_num_threads(args.threads)
     registry = get_registry()
     names = args.variants or [n for n in registry.names("variant") if registry.variant(n).image_sizes]

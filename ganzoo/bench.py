@@ -219,9 +219,7 @@ def _check_extractors_apply(config: BenchConfig, dataset: DatasetSpec) -> None:
 
 
 def _extractor_names(config: BenchConfig, registry: Registry, dataset_base: str) -> list[str]:
-    if config.extractors:
-        for name in config.extractors:
-            registry.extractor(name)
+    if config.extractors:  # checked against the registry when the benchmark started
         return list(config.extractors)
     names = []
     for name in registry.names("extractor"):

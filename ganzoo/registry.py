@@ -4,8 +4,9 @@ lookup over it."""
 from __future__ import annotations
 
 import fnmatch
+import json
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -147,6 +148,22 @@ def check_network(options: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"network option {key!r} must be finite, got {value!r}")
         out[key] = value
+    return out
+
+
+def network_edits(edits: Iterable[str]) -> dict[str, Any]:
+    """``--net`` edits ``KEY=VALUE`` (VALUE in JSON) as network options; a malformed edit is a :class:`ConfigError`
+    naming it."""
+    out: dict[str, Any] = {}
+    for edit in edits:
+        key, sep, value = edit.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{edit!r} is not KEY=VALUE")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            raise ConfigError(f"{edit!r}: {value!r} is not a JSON value (a number, true/false, null, or a string in "
+                              "double quotes)") from None
     return out
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -12,7 +11,7 @@ import click
 
 from ganzoo.cli.common import load_registry, progress_events
 from ganzoo.config_file import config_option
-from ganzoo.errors import GanzooError
+from ganzoo.errors import ConfigError, GanzooError
 
 
 def _interrupted(where: str | None) -> str:
@@ -60,19 +59,14 @@ def _rank_argv(ctx: click.Context) -> list[str]:
 
 def _network(spec, edits: tuple[str, ...]) -> dict | None:
     """The variant's default network options changed by ``--net KEY=VALUE`` edits (None when there are none)."""
+    from ganzoo.registry import network_edits
+
     if not edits:
         return None
-    options = dict(spec.defaults.network)
-    for edit in edits:
-        key, sep, value = edit.partition("=")
-        if not sep or not key.strip():
-            raise click.BadParameter(f"{edit!r} is not KEY=VALUE", param_hint="--net")
-        try:
-            options[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            raise click.BadParameter(f"{edit!r}: {value!r} is not a JSON value (a number, true/false, null, or a "
-                                     'string in double quotes)', param_hint="--net") from None
-    return options
+    try:
+        return {**spec.defaults.network, **network_edits(edits)}
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), param_hint="--net") from None
 
 
 def _regularisers(spec, edits: tuple[str, ...]) -> dict[str, float] | None:

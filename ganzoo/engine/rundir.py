@@ -174,16 +174,11 @@ def resume_dir(path: Path) -> RunDir:
     """The run directory ``--resume PATH`` continues; a file, or a folder without ``config.json``, is an error
     (a checkpoint file's message names the run directory to give instead)."""
     path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"{path} does not exist")
+    run = find_run(path)
     if path.is_file():
-        where = RunDir(path.parent.parent if path.parent.name == "checkpoints" else path.parent)
-        hint = (f"the run directory ({where.root}), which continues from its last good checkpoint" if where.is_run()
+        hint = (f"the run directory ({run.root}), which continues from its last good checkpoint" if run.is_run()
                 else "a run directory (the folder holding config.json and checkpoints/)")
         raise CheckpointError(f"{path} is a file; resume takes {hint}")
-    run = RunDir(path)
-    if not run.is_run():
-        raise CheckpointError(f"{path} is not a ganzoo run directory (no config.json)")
     return run
 
 

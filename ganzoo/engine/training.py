@@ -65,7 +65,7 @@ def _train(config: TrainConfig, run: RunDir, registry: Registry, resume: bool, e
            world: World) -> RunDir:
     if resume:
         resume_dir(run.root)
-    if not resume:
+    else:
         run.check_new()  # read-only, on every rank
     lock = RunLock(run)
     if resume:  # the lock comes first: nothing may change the checkpoints while they are read
