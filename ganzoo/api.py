@@ -235,10 +235,11 @@ def bench(variant: str | None = None, *, registry: Registry | None = None, event
                      progress=progress)
 
 
-def export(source: str | Path, out: str | Path | None = None, *, format: str = "onnx",
+def export(source: str | Path, out: str | Path | None = None, *, format: str | None = None,
            registry: Registry | None = None, dtype: str | None = None, push: str | None = None) -> Path:
     """Write the sampling generator (the EMA one when the run kept one) of run or checkpoint ``source`` in
     ``format`` (a registered exporter: "onnx", "torchscript", or a plugin's) to ``out``; returns the path.
+    Without ``format`` it is the exporter whose suffix ``out`` has (``.onnx``, ``.pt``), or onnx without ``out``.
 
     The exported model takes ``z`` of shape ``(B, z_dim)`` for any ``B``, and a class-conditional generator also
     int64 ``labels`` of shape ``(B,)`` (inputs named ``z`` and ``labels``). ``out`` defaults to
@@ -253,6 +254,7 @@ def export(source: str | Path, out: str | Path | None = None, *, format: str = "
     from ganzoo.engine.checkpoint import atomic_write, check_writable
 
     registry = _registry(registry)
+    format = format or export_format(out, registry)
     if format == "hub":
         return _export_hub(source, out, registry, dtype or "float16", push)
     if push is not None:
@@ -287,6 +289,26 @@ def export(source: str | Path, out: str | Path | None = None, *, format: str = "
             "ganzoo_io": f"{inputs} -> samples (batch, *data_shape), images in [-1, 1]"}
     atomic_write(target, lambda tmp: spec.export(g, Path(tmp), info))
     return target
+
+
+def export_format(out: str | Path | None, registry: Registry | None = None) -> str:
+    """The format :func:`export` picks when given none: the exporter whose file suffix ``out`` has (``.onnx``,
+    ``.pt`` or a plugin's), onnx when there is no ``out``; a :class:`ConfigError` when the suffix names none."""
+    registry = _registry(registry)
+    if out is None:
+        return "onnx"
+    suffixes = {name: registry.exporter(name).suffix for name in registry.names("exporter")}
+    suffix = Path(out).suffix.lower()
+    matches = [name for name, known in suffixes.items() if known.lower() == suffix]
+    if len(matches) == 1:
+        return matches[0]
+    choices = [f"{known} ({name})" for name, known in suffixes.items()]
+    known = " or ".join([", ".join(choices[:-1]), choices[-1]] if len(choices) > 1 else choices)
+    if matches:
+        raise ConfigError(f"{suffix} is written by several exporters ({', '.join(matches)}): choose one with --format")
+    what = f"the suffix {suffix}" if suffix else "no suffix"
+    raise ConfigError(f"{out} has {what}, so its format is unclear: end it in {known}, or give --format "
+                      "(hub for a model folder)")
 
 
 def _export_hub(source: str | Path, out: str | Path | None, registry: Registry, dtype: str,

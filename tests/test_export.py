@@ -76,9 +76,26 @@ def test_an_exporter_plugin_adds_a_format(run_dir, tmp_path):
 
     module.ganzoo_register_exporters = ganzoo_register_exporters
     registry = registry_with(module)
-    path = ganzoo.export(run_dir, tmp_path / "zero.npz", format="npz", registry=registry)
+    path = ganzoo.export(run_dir, tmp_path / "zero.npz", registry=registry)  # its suffix names the format
     with np.load(path) as data:
         assert data["zero_noise_samples"].shape == (2, 3, 32, 32) and str(data["ganzoo_variant"]) == "dcgan"
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning")
+def test_the_suffix_picks_the_format_when_none_is_given(run_dir, tmp_path, capsys):
+    main(["export", str(run_dir), str(tmp_path / "g.pt")])
+    assert capsys.readouterr().out.strip() == f"wrote {tmp_path / 'g.pt'} (torchscript)"
+    torch.jit.load(str(tmp_path / "g.pt"))  # a TorchScript archive, not ONNX under a .pt name
+    for name, said in (("g.txt", "the suffix .txt"), ("g", "no suffix")):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["export", str(run_dir), str(tmp_path / name)])
+        assert exit_info.value.code == 2
+        assert capsys.readouterr().err.strip() == (
+            f"error: {tmp_path / name} has {said}, so its format is unclear: end it in .onnx (onnx) or "
+            ".pt (torchscript), or give --format (hub for a model folder)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.pt"]
+    main(["export", str(run_dir), str(tmp_path / "g.txt"), "--format", "torchscript"])  # asked for: any name
+    torch.jit.load(str(tmp_path / "g.txt"))
 
 
 def test_bad_exports_are_one_line_and_write_nothing(run_dir, tmp_path, capsys):

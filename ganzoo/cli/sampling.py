@@ -155,23 +155,28 @@ def _seed_pair(text: str) -> tuple[int, int]:
 @click.command()
 @click.argument("source", type=click.Path())
 @click.argument("out", type=click.Path(), required=False)
-@click.option("--format", "format_", default="onnx", show_default=True,
-              help="onnx, torchscript, hub (a Hugging Face model folder) or a plugin's exporter.")
+@click.option("--format", "format_",
+              help="onnx, torchscript, hub (a Hugging Face model folder) or a plugin's exporter (default: from "
+                   "OUT's suffix, .onnx or .pt; onnx without OUT).")
 @click.option("--dtype", type=click.Choice(["float16", "bfloat16", "float32"]),
               help="With --format hub: the stored weights' type (default float16).")
 @click.option("--push", metavar="hf://OWNER/NAME", help="With --format hub: upload the folder to this Hub repo.")
-def export(source: str, out: str | None, format_: str, dtype: str | None, push: str | None) -> None:
+def export(source: str, out: str | None, format_: str | None, dtype: str | None, push: str | None) -> None:
     """Write the generator of run (or checkpoint) SOURCE to OUT for use outside ganzoo.
 
     The EMA generator when the run kept one. The exported model takes z of shape (batch, z_dim), any batch size,
     and int64 labels of shape (batch,) when the variant is class-conditional, and returns samples (images in
-    [-1, 1]). OUT defaults to generator.onnx (.pt for torchscript) in the run directory.
+    [-1, 1]). OUT's suffix picks the format unless --format is given (.onnx, .pt for TorchScript); OUT defaults
+    to generator.onnx (.pt with --format torchscript) in the run directory.
 
     --format hub writes the folder OUT in the Hugging Face Hub's model-repo layout instead: model.safetensors (G,
     its EMA and D), config.json and a README.md model card, which ganzoo.load, `ganzoo sample` and
     `ganzoo bench --pretrained` read back from a path or from hf://OWNER/NAME.
     """
     import ganzoo
+    from ganzoo.api import export_format
 
-    path = ganzoo.export(source, out, format=format_, registry=load_registry(), dtype=dtype, push=push)
+    registry = load_registry()
+    format_ = format_ or export_format(out, registry)
+    path = ganzoo.export(source, out, format=format_, registry=registry, dtype=dtype, push=push)
     click.echo(f"wrote {path} ({format_})" + (f", pushed to {push}" if push else ""))
