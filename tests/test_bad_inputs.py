@@ -169,6 +169,13 @@ def test_bad_datasets(world, tmp_path, capsys, name, dataset, expected):
     assert not out.exists()
 
 
+def test_channels_on_point_data_is_refused(world, tmp_path, capsys):
+    out = tmp_path / "out"
+    _fails(capsys, ["train", "gan", "--dataset", "ring8", "--channels", "3", "--steps", "2", "--out", str(out), "-q"],
+           "--channels is for image data; ring8 is points data")
+    assert not out.exists()
+
+
 def test_unknown_variant_suggests_the_close_one(world, tmp_path, capsys):
     _fails(capsys, _train(world, tmp_path / "out", variant="dcgna"), "unknown variant 'dcgna'; did you mean 'dcgan'")
     assert not (tmp_path / "out").exists()
@@ -446,6 +453,9 @@ def test_small_mistakes_get_messages_that_say_what_to_do(world, capsys):
            f"{checkpoint} is a file; resume takes the run directory ({world.run})")
     _fails(capsys, ["train", "--resume", str(world.gan_checkpoint), "--steps", "3", "-q"],
            f"{world.gan_checkpoint} is a file; resume takes a run directory")
+    for inside in (world.run / "config.json", world.run / "checkpoints"):  # any path inside a run names the run
+        _fails(capsys, ["train", "--resume", str(inside), "--steps", "3", "-q"],
+               f"resume takes the run directory ({world.run})")
     _fails(capsys, ["export", str(world.run), str(world.root / "g.pdf"), "--format", "pdf"],
            "unknown exporter 'pdf'; known: hub, onnx, torchscript")
     _fails(capsys, ["fid", "mnist:bogus", str(world.images), "-q"],

@@ -218,6 +218,8 @@ def resolve(config: TrainConfig, registry: Registry) -> TrainConfig:
         raise ConfigError(
             f"variant {spec.name!r} does not train on {dataset.kind} data ({dataset_name}); "
             f"it supports {', '.join(spec.data_kinds)}")
+    if dataset.kind != "image" and config.channels is not None:
+        raise ConfigError(f"--channels is for image data; {dataset_name} is {dataset.kind} data")
     if filled.network is None:  # the variant's network options are for its image networks
         filled = dataclasses.replace(filled, network=dict(d.network) if dataset.kind == "image" else {})
     filled = _resolve_tracking(filled, registry, dataset.kind)

@@ -172,14 +172,18 @@ def _numbered(folder: Path, pattern: re.Pattern[str]) -> list[tuple[int, Path]]:
 
 def resume_dir(path: Path) -> RunDir:
     """The run directory ``--resume PATH`` continues; a file, or a folder without ``config.json``, is an error
-    (a checkpoint file's message names the run directory to give instead)."""
+    whose message names the run directory to give instead when ``PATH`` lies inside one."""
     path = Path(path)
-    run = find_run(path)
-    if path.is_file():
-        hint = (f"the run directory ({run.root}), which continues from its last good checkpoint" if run.is_run()
-                else "a run directory (the folder holding config.json and checkpoints/)")
-        raise CheckpointError(f"{path} is a file; resume takes {hint}")
-    return run
+    if not path.exists():
+        raise CheckpointError(f"{path} does not exist")
+    run = RunDir(path)
+    if path.is_dir() and run.is_run():
+        return run
+    what = "a file" if path.is_file() else "not a ganzoo run directory (no config.json)"
+    enclosing = next((RunDir(p) for p in path.parents[:2] if RunDir(p).is_run()), None)
+    hint = (f"the run directory ({enclosing.root}), which continues from its last good checkpoint"
+            if enclosing is not None else "a run directory (the folder holding config.json and checkpoints/)")
+    raise CheckpointError(f"{path} is {what}; resume takes {hint}")
 
 
 def find_run(path: Path) -> RunDir:
