@@ -196,6 +196,21 @@ def test_a_truncated_newest_checkpoint_is_reported_kept_and_skipped(tmp_path, im
     assert [r["step"] for r in RunDir(run).read_metrics()] == [1, 2, 3, 4, 5, 6]
 
 
+def test_several_bad_checkpoints_are_each_named_and_the_outcome_said_once(tmp_path, images, capsys):
+    run = _train(images, tmp_path / "run", "--keep-checkpoints", "3", steps=6)
+    for step in (4, 6):
+        path = run / f"checkpoints/step_{step:08d}.safetensors"
+        path.write_bytes(path.read_bytes()[:1000])
+    capsys.readouterr()
+    main(["train", "--resume", str(run), "--steps", "6", "-q"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 2, lines
+    assert [("step_00000006" in line, "step_00000004" in line) for line in lines] == [(True, False), (False, True)]
+    assert ["dropped and redone" in line for line in lines] == [False, True]
+    assert "resuming from step 2:" in lines[1]
+    assert [s for s, _ in RunDir(run).list_checkpoints()] == [2, 4, 6]
+
+
 def test_when_no_checkpoint_loads_resume_fails_and_changes_nothing(tmp_path, images, capsys):
     run = _train(images, tmp_path / "run")
     for _, path in RunDir(run).list_checkpoints():

@@ -119,10 +119,11 @@ def _prepare_resumed(trainer: Trainer, run: RunDir, start: int, events: Events) 
     if trainer.config.steps < start:
         raise ConfigError(f"--steps {trainer.config.steps} is below step {start}, which the run in "
                           f"{run.root} has already reached")
-    for path, reason in trainer.problems:
+    for i, (path, reason) in enumerate(trainer.problems, start=1):
         moved = run.set_aside(path)
-        events.warn(f"{reason}; resuming from step {start}, the bad file is kept as {moved.name}; the run's metrics "
-                    f"and sample grids after step {start} are dropped and redone")
+        outcome = (f"; resuming from step {start}: the run's metrics and sample grids after step {start} are dropped "
+                   "and redone") if i == len(trainer.problems) else ""
+        events.warn(f"{reason}; the bad file is kept as {moved.name}{outcome}")
     _note(trainer, events)
     run.remove_temp_files()
     run.create()
