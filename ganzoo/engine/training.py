@@ -11,8 +11,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import torch
+
 from ganzoo.engine import checkpoint as ckpt
 from ganzoo.engine.config import TrainConfig
+from ganzoo.engine.contention import check_cpu
 from ganzoo.engine.device import select_device
 from ganzoo.engine.distributed import RANK0_FAILED, World, join, leave, world_from_env
 from ganzoo.engine.loop import Events, Trainer
@@ -136,7 +139,14 @@ def _prepare_resumed(trainer: Trainer, run: RunDir, start: int, events: Events) 
     ckpt.atomic_write(run.config, lambda tmp: Path(tmp).write_text(trainer.record(previous)))
 
 
+_LOAD_CHECK_STEPS = 100  # runs this long are worth the check's 0.3 s of sleep
+
+
 def _note(trainer: Trainer, events: Events) -> None:
+    if trainer.device.type == "cpu" and not trainer.world.active and trainer.config.steps >= _LOAD_CHECK_STEPS:
+        warning = check_cpu(torch.get_num_threads())
+        if warning:
+            events.warn(warning)
     if trainer.world.active:
         events.info(f"training on {trainer.world.world_size} processes ({trainer.device.type}), "
                     f"{trainer.local_batch} of the global batch {trainer.config.batch_size} each")

@@ -1,0 +1,59 @@
+"""Whether other processes already keep the CPU busy, so that this one's torch threads would oversubscribe it.
+
+On a 2-core machine, a two-thread dcgan step in bf16 beside one other single-threaded job took 3-4.5 s instead of
+0.085 s (docs/benchmarks.md, "Other jobs beside a training run"): oneDNN's bf16 kernels wait for their sibling
+thread at barriers, and that thread is waiting for a core. Nothing here changes the thread count, since results
+differ bitwise between thread counts; training says so once, with what to do.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+CpuTimes = tuple[int, int, int]  # (busy, total, cores): jiffies summed over every core, and the number of cores
+
+
+def read_proc_stat(path: Path = Path("/proc/stat")) -> CpuTimes | None:
+    """Busy and total CPU time since boot from Linux's ``/proc/stat``; None where there is no such file."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return None
+    fields = [int(v) for v in lines[0].split()[1:]] if lines and lines[0].startswith("cpu ") else []
+    if len(fields) < 4:
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle and iowait; steal counts as busy
+    cores = sum(1 for line in lines if line.startswith("cpu") and line[3:4].isdigit())
+    return sum(fields[:8]) - idle, sum(fields[:8]), cores
+
+
+def busy_cores(window: float = 0.3, read: Callable[[], CpuTimes | None] = read_proc_stat) -> tuple[float, int] | None:
+    """(cores kept busy by other processes over ``window`` seconds, cores in all), measured while this process
+    sleeps; None where the CPU times cannot be read."""
+    before = read()
+    time.sleep(window)
+    after = read()
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    share = (after[0] - before[0]) / (after[1] - before[1])
+    return share * after[2], after[2]
+
+
+def contention_warning(threads: int, busy: float, cores: int) -> str | None:
+    """A one-line warning when ``threads`` more torch threads would not fit beside ``busy`` busy cores."""
+    if busy < 0.5 or threads + busy <= cores + 0.25 or threads <= 1:
+        return None
+    fits = max(1, min(threads, round(cores - busy)))
+    return (f"other processes keep {busy:.1f} of the {cores} CPU cores busy; {threads} torch threads beside them "
+            f"can run many times slower (35-50x for dcgan in bf16 on 2 cores). Stop them, or train with "
+            f"OMP_NUM_THREADS={fits} (a run on another thread count differs bitwise)")
+
+
+def check_cpu(threads: int, window: float = 0.3) -> str | None:
+    """:func:`contention_warning` for this machine now (it sleeps ``window`` seconds to measure); None off Linux."""
+    if threads <= 1:
+        return None
+    measured = busy_cores(window)
+    return contention_warning(threads, *measured) if measured else None

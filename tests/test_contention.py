@@ -1,0 +1,84 @@
+"""The busy-CPU warning: /proc/stat is read right, the threshold is oversubscription, and a long CPU run says it."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import pytest
+
+from ganzoo.engine import training
+from ganzoo.engine.contention import busy_cores, contention_warning, read_proc_stat
+
+STAT = """cpu  {user} 0 {system} {idle} {iowait} 0 0 {steal} 0 0
+cpu0 1 0 1 1 0 0 0 0 0 0
+cpu1 1 0 1 1 0 0 0 0 0 0
+intr 12345
+"""
+
+
+def _stat(tmp_path, name, **fields):
+    values = {"user": 0, "system": 0, "idle": 0, "iowait": 0, "steal": 0, **fields}
+    path = tmp_path / name
+    path.write_text(STAT.format(**values))
+    return path
+
+
+def test_proc_stat_counts_idle_and_iowait_as_free_and_steal_as_busy(tmp_path):
+    path = _stat(tmp_path, "stat", user=100, system=20, idle=300, iowait=30, steal=50)
+    assert read_proc_stat(path) == (170, 500, 2)
+    assert read_proc_stat(tmp_path / "missing") is None
+    (tmp_path / "odd").write_text("intr 1\n")
+    assert read_proc_stat(tmp_path / "odd") is None
+
+
+def test_busy_cores_is_the_busy_share_of_the_window_times_the_cores():
+    samples = iter([(1000, 4000, 2), (1150, 4200, 2)])  # 150 of 200 jiffies busy: 1.5 of 2 cores
+    assert busy_cores(0.0, lambda: next(samples)) == (pytest.approx(1.5), 2)
+    assert busy_cores(0.0, lambda: None) is None
+    frozen = itertools.repeat((10, 20, 2))  # no time passed: no measurement
+    assert busy_cores(0.0, lambda: next(frozen)) is None
+
+
+@pytest.mark.parametrize("threads, busy, cores, warns", [
+    (2, 1.0, 2, True),    # the measured case: two threads beside one busy core
+    (2, 0.3, 2, False),   # background noise
+    (1, 1.0, 2, False),   # one thread fits beside one busy core
+    (2, 1.9, 4, False),   # fits: 2 + 1.9 <= 4.25
+    (4, 1.0, 4, True),
+    (1, 3.0, 2, False),   # one thread cannot be fewer
+])
+def test_the_warning_is_for_oversubscription_only(threads, busy, cores, warns):
+    message = contention_warning(threads, busy, cores)
+    assert (message is not None) == warns
+    if warns:
+        assert f"of the {cores} CPU cores busy" in message and "OMP_NUM_THREADS=" in message
+
+
+def test_the_warning_suggests_the_threads_that_fit():
+    assert "OMP_NUM_THREADS=1" in contention_warning(2, 1.0, 2)
+    assert "OMP_NUM_THREADS=3" in contention_warning(8, 5.2, 8)
+
+
+def test_a_long_cpu_run_warns_once_at_its_start_and_a_short_one_does_not_check(image_folder, tmp_path, monkeypatch):
+    calls = []
+
+    def busy(threads):
+        calls.append(threads)
+        return contention_warning(2, 1.0, 2)
+
+    monkeypatch.setattr(training, "check_cpu", busy)
+    monkeypatch.setattr(training, "_LOAD_CHECK_STEPS", 3)
+    from ganzoo.engine.config import TrainConfig
+    from ganzoo.engine.loop import Events
+
+    warnings: list[str] = []
+    config = TrainConfig("dcgan", dataset=f"folder:{image_folder}", image_size=32, batch_size=4, z_dim=8,
+                         device="cpu", fid_every=0)
+    training.train(dataclasses.replace(config, steps=2), tmp_path / "short",
+                   events=Events(on_warning=warnings.append))
+    assert calls == [] and warnings == []
+    training.train(dataclasses.replace(config, steps=3), tmp_path / "long",
+                   events=Events(on_warning=warnings.append))
+    assert len(calls) == 1 and len(warnings) == 1 and "CPU cores busy" in warnings[0]
+
