@@ -7,26 +7,28 @@ The run's config.json does not record the betas; the command does.
     OMP_NUM_THREADS=1 python benchmarks/dcgan_betas.py 0.5 0.99 train dcgan --seed 0 --out exp/b2/b2_0.99
     OMP_NUM_THREADS=1 ganzoo bench dcgan --run exp/b2/b2_0.99 --out exp/b2/b2_0.99-bench
 
-Only ``dcgan`` and the variant that share its defaults (``cgan``) are affected.
+Only ``dcgan`` and the variant that shares its defaults (``cgan``) are affected.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Callable
 
 import ganzoo_plugins.dcgan as dcgan
 
+import ganzoo
 from ganzoo.cli import main
 
 USAGE = "usage: python benchmarks/dcgan_betas.py BETA1 BETA2 GANZOO-ARGS..."
 
 
-def with_betas(beta1: float, beta2: float):
+def with_betas(beta1: float, beta2: float) -> Callable[[], ganzoo.TrainDefaults]:
     """A replacement for ``dcgan_defaults`` whose two Adam optimizers use ``(beta1, beta2)``."""
     original = dcgan.dcgan_defaults
 
-    def defaults():
+    def defaults() -> ganzoo.TrainDefaults:
         d = original()
         return dataclasses.replace(d, g_optimizer=dataclasses.replace(d.g_optimizer, betas=(beta1, beta2)),
                                    d_optimizer=dataclasses.replace(d.d_optimizer, betas=(beta1, beta2)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -254,6 +255,11 @@ def export(source: str | Path, out: str | Path | None = None, *, format: str | N
     from ganzoo.engine.checkpoint import atomic_write, check_writable
 
     registry = _registry(registry)
+    if format is None and push is not None:
+        raise ConfigError("--push uploads a model folder: use it with --format hub")
+    if format is None and dtype is not None:
+        raise ConfigError("--dtype sets the stored weights' type of --format hub; the other formats export the "
+                          "generator in float32")
     format = format or export_format(out, registry)
     if format == "hub":
         return _export_hub(source, out, registry, dtype or "float16", push)
@@ -292,20 +298,28 @@ def export(source: str | Path, out: str | Path | None = None, *, format: str | N
 
 
 def export_format(out: str | Path | None, registry: Registry | None = None) -> str:
-    """The format :func:`export` picks when given none: the exporter whose file suffix ``out`` has (``.onnx``,
-    ``.pt`` or a plugin's), onnx when there is no ``out``; a :class:`ConfigError` when the suffix names none."""
+    """The format :func:`export` picks when given none: the exporter whose file suffix ``out`` ends in (``.onnx``,
+    ``.pt`` or a plugin's; the longest wins, case aside), onnx when there is no ``out``; a :class:`ConfigError`
+    when ``out`` is a folder or its suffix names no exporter."""
     registry = _registry(registry)
-    if out is None:
-        return "onnx"
     suffixes = {name: registry.exporter(name).suffix for name in registry.names("exporter")}
-    suffix = Path(out).suffix.lower()
-    matches = [name for name, known in suffixes.items() if known.lower() == suffix]
+    if out is None or not suffixes:
+        return "onnx"  # without exporters, export() itself names what is missing
+    if Path(out).is_dir() or str(out).endswith(("/", os.sep)):
+        raise ConfigError(f"{out} is a folder: give the file to write (e.g. {Path(out) / 'generator.onnx'}), or "
+                          "--format hub for a model folder")
+    name = Path(out).name.lower()
+    matches = [n for n, known in suffixes.items() if name.endswith(known.lower())]
+    longest = max((len(suffixes[n]) for n in matches), default=0)
+    matches = [n for n in matches if len(suffixes[n]) == longest]
     if len(matches) == 1:
         return matches[0]
-    choices = [f"{known} ({name})" for name, known in suffixes.items()]
-    known = " or ".join([", ".join(choices[:-1]), choices[-1]] if len(choices) > 1 else choices)
     if matches:
-        raise ConfigError(f"{suffix} is written by several exporters ({', '.join(matches)}): choose one with --format")
+        raise ConfigError(f"{suffixes[matches[0]]} is written by several exporters ({', '.join(matches)}): "
+                          "choose one with --format")
+    choices = [f"{known} ({n})" for n, known in suffixes.items()]
+    known = " or ".join([", ".join(choices[:-1]), choices[-1]] if len(choices) > 1 else choices)
+    suffix = Path(out).suffix
     what = f"the suffix {suffix}" if suffix else "no suffix"
     raise ConfigError(f"{out} has {what}, so its format is unclear: end it in {known}, or give --format "
                       "(hub for a model folder)")

@@ -447,7 +447,7 @@ def test_the_reliability_doc_cites_only_tests_that_exist():
         assert not name or name in names, f"{file}::{name}"
 
 
-def test_small_mistakes_get_messages_that_say_what_to_do(world, capsys):
+def test_small_mistakes_get_messages_that_say_what_to_do(world, capsys, monkeypatch):
     checkpoint = world.run / "checkpoints" / "step_00000002.safetensors"
     _fails(capsys, ["train", "--resume", str(checkpoint), "--steps", "3", "-q"],
            f"{checkpoint} is a file; resume takes the run directory ({world.run})")
@@ -456,6 +456,9 @@ def test_small_mistakes_get_messages_that_say_what_to_do(world, capsys):
     for inside in (world.run / "config.json", world.run / "checkpoints"):  # any path inside a run names the run
         _fails(capsys, ["train", "--resume", str(inside), "--steps", "3", "-q"],
                f"resume takes the run directory ({world.run})")
+    monkeypatch.chdir(world.run / "checkpoints")
+    _fails(capsys, ["train", "--resume", ".", "--steps", "3", "-q"], f"resume takes the run directory ({world.run})")
+    monkeypatch.undo()
     _fails(capsys, ["export", str(world.run), str(world.root / "g.pdf"), "--format", "pdf"],
            "unknown exporter 'pdf'; known: hub, onnx, torchscript")
     _fails(capsys, ["fid", "mnist:bogus", str(world.images), "-q"],

@@ -10,26 +10,25 @@ import pytest
 from ganzoo.engine import training
 from ganzoo.engine.contention import busy_cores, contention_warning, read_proc_stat
 
-STAT = """cpu  {user} 0 {system} {idle} {iowait} 0 0 {steal} 0 0
-cpu0 1 0 1 1 0 0 0 0 0 0
-cpu1 1 0 1 1 0 0 0 0 0 0
+STAT = """cpu  999 0 999 999 0 0 0 0 0 0
+cpu0 100 0 20 300 30 0 0 50 0 0
+cpu1 10 0 0 90 0 0 0 0 0 0
+cpu2 5 0 5 0 0 0 0 0 0 0
 intr 12345
 """
 
 
-def _stat(tmp_path, name, **fields):
-    values = {"user": 0, "system": 0, "idle": 0, "iowait": 0, "steal": 0, **fields}
-    path = tmp_path / name
-    path.write_text(STAT.format(**values))
-    return path
-
-
-def test_proc_stat_counts_idle_and_iowait_as_free_and_steal_as_busy(tmp_path):
-    path = _stat(tmp_path, "stat", user=100, system=20, idle=300, iowait=30, steal=50)
-    assert read_proc_stat(path) == (170, 500, 2)
+def test_proc_stat_sums_the_allowed_cores_with_idle_and_iowait_free_and_steal_busy(tmp_path):
+    path = tmp_path / "stat"
+    path.write_text(STAT)
+    assert read_proc_stat(path, cpus={0}) == (170, 500, 1)  # the aggregate "cpu" line is not used
+    assert read_proc_stat(path, cpus={0, 1}) == (180, 600, 2)
+    assert read_proc_stat(path, cpus={0, 1, 2, 7}) == (190, 610, 3)  # a core the kernel does not list is skipped
+    assert read_proc_stat(path, cpus={5}) is None
     assert read_proc_stat(tmp_path / "missing") is None
-    (tmp_path / "odd").write_text("intr 1\n")
-    assert read_proc_stat(tmp_path / "odd") is None
+    for odd in ("intr 1\n", "cpu0 1 2 x 4\n", "cpu0 1 2\n"):
+        path.write_text(odd)
+        assert read_proc_stat(path, cpus={0}) is None
 
 
 def test_busy_cores_is_the_busy_share_of_the_window_times_the_cores():
@@ -81,4 +80,3 @@ def test_a_long_cpu_run_warns_once_at_its_start_and_a_short_one_does_not_check(i
     training.train(dataclasses.replace(config, steps=3), tmp_path / "long",
                    events=Events(on_warning=warnings.append))
     assert len(calls) == 1 and len(warnings) == 1 and "CPU cores busy" in warnings[0]
-

@@ -93,9 +93,37 @@ def test_the_suffix_picks_the_format_when_none_is_given(run_dir, tmp_path, capsy
         assert capsys.readouterr().err.strip() == (
             f"error: {tmp_path / name} has {said}, so its format is unclear: end it in .onnx (onnx) or "
             ".pt (torchscript), or give --format (hub for a model folder)")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.pt"]
+    folder = tmp_path / "models.v1"
+    folder.mkdir()
+    for argv, said in (([str(folder)], f"{folder} is a folder: give the file to write (e.g. "
+                                        f"{folder / 'generator.onnx'}), or --format hub for a model folder"),
+                       ([str(tmp_path / "model"), "--push", "hf://me/g"], "--push uploads a model folder: use "
+                                                                          "it with --format hub")):
+        with pytest.raises(SystemExit):
+            main(["export", str(run_dir), *argv])
+        assert capsys.readouterr().err.strip() == f"error: {said}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.pt", "models.v1"] and not any(folder.iterdir())
+    main(["export", str(run_dir), str(tmp_path / "G.PT")])  # the suffix's case does not matter
+    torch.jit.load(str(tmp_path / "G.PT"))
     main(["export", str(run_dir), str(tmp_path / "g.txt"), "--format", "torchscript"])  # asked for: any name
     torch.jit.load(str(tmp_path / "g.txt"))
+
+
+def test_plugin_suffixes_the_longest_wins_and_a_shared_one_asks(run_dir, tmp_path):
+    module = ModuleType("suffix_exporters")
+
+    @ganzoo.hookimpl
+    def ganzoo_register_exporters(register):
+        for name, suffix in (("tar", ".tar.gz"), ("gz", ".gz"), ("npy-a", ".npy"), ("npy-b", ".npy")):
+            register(ganzoo.ExporterSpec(name, name, lambda g, p, i: None, suffix))
+
+    module.ganzoo_register_exporters = ganzoo_register_exporters
+    registry = registry_with(module)
+    assert ganzoo.api.export_format(tmp_path / "g.tar.gz", registry) == "tar"
+    assert ganzoo.api.export_format(tmp_path / "g.gz", registry) == "gz"
+    assert ganzoo.api.export_format(None, registry) == "onnx"
+    with pytest.raises(ConfigError, match=r"\.npy is written by several exporters \(npy-a, npy-b\): choose one"):
+        ganzoo.api.export_format(tmp_path / "g.npy", registry)
 
 
 def test_bad_exports_are_one_line_and_write_nothing(run_dir, tmp_path, capsys):
@@ -127,7 +155,7 @@ def test_bad_exports_are_one_line_and_write_nothing(run_dir, tmp_path, capsys):
         main(["export", str(run_dir), str(tmp_path / "g.onnx"), "--dtype", "float16"])
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.strip() == ("error: --dtype sets the stored weights' type of --format hub; "
-                                               "--format onnx exports the generator in float32")
+                                               "the other formats export the generator in float32")
     assert not any(tmp_path.iterdir())
 
 

@@ -177,6 +177,5 @@ def export(source: str, out: str | None, format_: str | None, dtype: str | None,
     from ganzoo.api import export_format
 
     registry = load_registry()
-    format_ = format_ or export_format(out, registry)
     path = ganzoo.export(source, out, format=format_, registry=registry, dtype=dtype, push=push)
-    click.echo(f"wrote {path} ({format_})" + (f", pushed to {push}" if push else ""))
+    click.echo(f"wrote {path} ({format_ or export_format(out, registry)})" + (f", pushed to {push}" if push else ""))

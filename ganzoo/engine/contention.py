@@ -8,25 +8,31 @@ differ bitwise between thread counts; training says so once, with what to do.
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 CpuTimes = tuple[int, int, int]  # (busy, total, cores): jiffies summed over every core, and the number of cores
 
 
-def read_proc_stat(path: Path = Path("/proc/stat")) -> CpuTimes | None:
-    """Busy and total CPU time since boot from Linux's ``/proc/stat``; None where there is no such file."""
+def read_proc_stat(path: Path = Path("/proc/stat"), cpus: Collection[int] | None = None) -> CpuTimes | None:
+    """Busy and total CPU time since boot of the cores in ``cpus`` (default: those this process may run on), from
+    Linux's ``/proc/stat``; None where there is no such file or it does not parse."""
+    if cpus is None and hasattr(os, "sched_getaffinity"):
+        cpus = os.sched_getaffinity(0)
     try:
         lines = path.read_text().splitlines()
-    except OSError:
+        per_core = {int(line.split()[0][3:]): [int(v) for v in line.split()[1:]]
+                    for line in lines if line.startswith("cpu") and line[3:4].isdigit()}
+    except (OSError, ValueError):
         return None
-    fields = [int(v) for v in lines[0].split()[1:]] if lines and lines[0].startswith("cpu ") else []
-    if len(fields) < 4:
+    chosen = [fields for core, fields in per_core.items() if cpus is None or core in cpus]
+    if not chosen or any(len(fields) < 4 for fields in chosen):
         return None
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle and iowait; steal counts as busy
-    cores = sum(1 for line in lines if line.startswith("cpu") and line[3:4].isdigit())
-    return sum(fields[:8]) - idle, sum(fields[:8]), cores
+    total = sum(sum(fields[:8]) for fields in chosen)
+    idle = sum(fields[3] + (fields[4] if len(fields) > 4 else 0) for fields in chosen)  # idle, iowait; steal: busy
+    return total - idle, total, len(chosen)
 
 
 def busy_cores(window: float = 0.3, read: Callable[[], CpuTimes | None] = read_proc_stat) -> tuple[float, int] | None:

@@ -180,7 +180,7 @@ def resume_dir(path: Path) -> RunDir:
     if path.is_dir() and run.is_run():
         return run
     what = "a file" if path.is_file() else "not a ganzoo run directory (no config.json)"
-    enclosing = next((RunDir(p) for p in path.parents[:2] if RunDir(p).is_run()), None)
+    enclosing = next((RunDir(p) for p in path.absolute().parents if RunDir(p).is_run()), None)
     hint = (f"the run directory ({enclosing.root}), which continues from its last good checkpoint"
             if enclosing is not None else "a run directory (the folder holding config.json and checkpoints/)")
     raise CheckpointError(f"{path} is {what}; resume takes {hint}")

@@ -115,7 +115,7 @@ def _prepare_new(trainer: Trainer, run: RunDir, lock: RunLock, events: Events) -
     run.check_new()  # another process may have started a run here while we loaded the data
     run.create()
     ckpt.atomic_write(run.config, lambda tmp: Path(tmp).write_text(trainer.record()))
-    _note(trainer, events)
+    _note(trainer, events, 0)
 
 
 def _prepare_resumed(trainer: Trainer, run: RunDir, start: int, events: Events) -> None:
@@ -127,7 +127,7 @@ def _prepare_resumed(trainer: Trainer, run: RunDir, start: int, events: Events) 
         outcome = (f"; resuming from step {start}: the run's metrics and sample grids after step {start} are dropped "
                    "and redone") if i == len(trainer.problems) else ""
         events.warn(f"{reason}; the bad file is kept as {moved.name}{outcome}")
-    _note(trainer, events)
+    _note(trainer, events, start)
     run.remove_temp_files()
     run.create()
     run.truncate_metrics(start)
@@ -139,11 +139,12 @@ def _prepare_resumed(trainer: Trainer, run: RunDir, start: int, events: Events) 
     ckpt.atomic_write(run.config, lambda tmp: Path(tmp).write_text(trainer.record(previous)))
 
 
-_LOAD_CHECK_STEPS = 100  # runs this long are worth the check's 0.3 s of sleep
+_LOAD_CHECK_STEPS = 100  # runs with this many steps to go are worth the check's 0.3 s of sleep
 
 
-def _note(trainer: Trainer, events: Events) -> None:
-    if trainer.device.type == "cpu" and not trainer.world.active and trainer.config.steps >= _LOAD_CHECK_STEPS:
+def _note(trainer: Trainer, events: Events, start: int) -> None:
+    if (trainer.device.type == "cpu" and not trainer.world.active
+            and trainer.config.steps - start >= _LOAD_CHECK_STEPS):
         warning = check_cpu(torch.get_num_threads())
         if warning:
             events.warn(warning)
