@@ -255,19 +255,14 @@ def export(source: str | Path, out: str | Path | None = None, *, format: str | N
     from ganzoo.engine.checkpoint import atomic_write, check_writable
 
     registry = _registry(registry)
-    if format is None and push is not None:
+    if format != "hub" and push is not None:
         raise ConfigError("--push uploads a model folder: use it with --format hub")
-    if format is None and dtype is not None:
-        raise ConfigError("--dtype sets the stored weights' type of --format hub; the other formats export the "
-                          "generator in float32")
-    format = format or export_format(out, registry)
+    if format != "hub" and dtype is not None:
+        others = f"--format {format} exports" if format else "the other formats export"
+        raise ConfigError(f"--dtype sets the stored weights' type of --format hub; {others} the generator in float32")
     if format == "hub":
         return _export_hub(source, out, registry, dtype or "float16", push)
-    if push is not None:
-        raise ConfigError("--push uploads a model folder: use it with --format hub")
-    if dtype is not None:
-        raise ConfigError(f"--dtype sets the stored weights' type of --format hub; --format {format} exports the "
-                          "generator in float32")
+    format = format or export_format(out, registry)
     if format not in registry.names("exporter"):
         raise UnknownNameError("exporter", format, [*registry.names("exporter"), "hub"])
     spec = registry.exporter(format)
