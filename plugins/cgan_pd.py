@@ -94,7 +94,7 @@ def ganzoo_register_variants(register):
         generator=ProjectionGenerator,
         discriminator=ProjectionDiscriminator,
         loss="hinge",
-        defaults=ganzoo.TrainDefaults(steps=5000, batch_size=64, z_dim=128, n_critic=1, g_optimizer=adam,
+        defaults=ganzoo.TrainDefaults(steps=8000, batch_size=64, z_dim=128, n_critic=1, g_optimizer=adam,
                                       d_optimizer=adam, ema_decay=0.9995),
         image_sizes=IMAGE_SIZES,
         channels=(1, 3),

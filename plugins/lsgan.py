@@ -28,7 +28,7 @@ def ganzoo_register_variants(register):
         discriminator=image_or_points(DCGANDiscriminator, MLPDiscriminator),
         loss="least_squares",
         defaults=ganzoo.TrainDefaults(
-            steps=4000, point_steps=1000, batch_size=64, z_dim=100, n_critic=1,
+            steps=8000, point_steps=1000, batch_size=64, z_dim=100, n_critic=1,
             g_optimizer=adam, d_optimizer=adam,
             ema_decay=0.9995, network={"g_width": 64},  # dcgan's budget: see ganzoo_plugins.dcgan
         ),

@@ -36,7 +36,7 @@ def ganzoo_register_variants(register):
         loss="rpgan",
         regularisers={"r1_lazy": 0.1, "r2_lazy": 0.1},
         defaults=ganzoo.TrainDefaults(
-            steps=4000, point_steps=2000, batch_size=64, z_dim=100,
+            steps=6000, point_steps=2000, batch_size=64, z_dim=100,
             g_optimizer=adam, d_optimizer=adam,
             ema_decay=0.9995,
             network={"g_width": 64, "norm": "none"},

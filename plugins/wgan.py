@@ -35,7 +35,7 @@ def ganzoo_register_variants(register):
         loss="wasserstein",
         regularisers={"weight_clip": 0.01},
         defaults=ganzoo.TrainDefaults(
-            steps=2000, point_steps=1000, batch_size=64, z_dim=100, n_critic=5,
+            steps=2400, point_steps=1000, batch_size=64, z_dim=100, n_critic=5,
             g_optimizer=rmsprop, d_optimizer=rmsprop,
             ema_decay=0.999, network={"g_width": 64},
         ),

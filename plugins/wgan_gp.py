@@ -73,7 +73,7 @@ def ganzoo_register_variants(register):
         loss="wasserstein",
         regularisers={"gradient_penalty": 10.0},
         defaults=ganzoo.TrainDefaults(
-            steps=1200, point_steps=600, batch_size=64, z_dim=100, n_critic=5,
+            steps=1600, point_steps=600, batch_size=64, z_dim=100, n_critic=5,
             g_optimizer=adam, d_optimizer=adam,
             ema_decay=0.999, network={"g_width": 64},
         ),
