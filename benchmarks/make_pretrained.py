@@ -14,6 +14,7 @@ measured spread, float16 must move the FID by less than 0.1% of its value.
     python benchmarks/make_pretrained.py bench-runs/dcgan-s0 --seed-spread 1.9
     python benchmarks/make_pretrained.py bench-runs/zoo/sngan                     # no seed spread measured
     python benchmarks/make_pretrained.py bench-runs/dcgan-s0 --dtype float32   # when float16 moves the score
+    python benchmarks/make_pretrained.py bench-runs/zoo/lsgan --replace         # new defaults: rewrite shipped weights
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import argparse
 import dataclasses
 import datetime
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -71,6 +73,8 @@ def main() -> None:
                         help="sd over seeds of the cheap extractor's FID (from a --seeds bench); without it, float16 "
                              f"must move that FID by less than {RELATIVE_TOLERANCE:.1%} of its value")
     parser.add_argument("--out", type=Path, help=f"default: {WEIGHTS_DIR}/VARIANT-WEIGHTS")
+    parser.add_argument("--replace", action="store_true",
+                        help="rewrite OUT if it already holds weights (when a variant's defaults changed)")
     parser.add_argument("--commit", help="the commit whose code trained the run (default: HEAD, marked -dirty when "
                                          "the tree has changes)")
     args = parser.parse_args()
@@ -86,6 +90,8 @@ def main() -> None:
         sys.exit(f"{args.bench_dir} did not train at {variant}'s defaults (it used other options): the card's "
                  f"command `{command}` would not reproduce it")
     out = args.out or WEIGHTS_DIR / f"{variant}-{args.weights}"
+    if out.exists() and any(out.iterdir()) and not args.replace:
+        sys.exit(f"{out} already holds weights: pass --replace to rewrite it")
     dtype = getattr(torch, args.dtype)
 
     scores = {}
@@ -131,11 +137,19 @@ def main() -> None:
     written = ganzoo.load(staging)  # the grid comes from the stored (rounded) weights, as a user loads them
     grid = staging.parent / f".{out.name}-grid.png"
     grid.write_bytes(card_grid(written, card))
-    import shutil
-
     shutil.rmtree(staging)
-    write_model(run, out, dtype, card=card, samples=grid, sampler_only=True)
-    grid.unlink()
+    fresh = out.with_name(out.name + ".new")  # the old folder stays whole until the new one is complete
+    try:
+        write_model(run, fresh, dtype, card=card, samples=grid, sampler_only=True)
+    finally:
+        grid.unlink()
+    if out.exists():
+        old = out.with_name(out.name + ".old")
+        out.rename(old)
+        fresh.rename(out)
+        shutil.rmtree(old)
+    else:
+        fresh.rename(out)
     size = sum(p.stat().st_size for p in out.iterdir())
     print(f"wrote {out} ({size / 2**20:.2f} MiB): {headline}")
 
