@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import torch
@@ -22,7 +23,7 @@ import ganzoo
 from ganzoo.bench import _generate  # the bench's own sampling, so the K = none row matches its score
 from ganzoo.data import load_dataset
 from ganzoo.metrics.pipeline import extract, score
-from ganzoo.metrics.reference import reference_features
+from ganzoo.metrics.reference import reference_features, reference_order
 from ganzoo.plugins import get_registry
 
 
@@ -40,7 +41,11 @@ def main() -> None:
     parser.add_argument("--levels", type=int, nargs="+", default=[2, 4, 8], help="grey levels K to black out")
     args = parser.parse_args()
 
+    if not (args.bench / "metrics.json").is_file():
+        sys.exit(f"{args.bench} holds no metrics.json: give a finished `ganzoo bench` output folder")
     metrics = json.loads((args.bench / "metrics.json").read_text())
+    if "inception" not in metrics.get("scores", {}):
+        sys.exit(f"{args.bench} was not scored with Inception (image data only)")
     n, sample_seed = metrics["num_samples"], metrics["sample_seed"]
     registry = get_registry()
     run = ganzoo.load(metrics["run"], registry=registry)
@@ -50,7 +55,8 @@ def main() -> None:
     extractor = registry.extractor("inception").build(device="cpu")
     test = reference_features(registry, cfg.dataset, "test", "inception", n, cfg.image_size, channels,
                               cfg.data_dir, extractor=extractor)
-    real = load_dataset(registry, cfg.dataset, split="test", seed=cfg.seed).data[:n]
+    real = load_dataset(registry, cfg.dataset, split="test", seed=cfg.seed).data
+    real = real[torch.from_numpy(reference_order(len(real), n))]  # the same images the FID reference holds
 
     print(f"{run.spec.name}, step {run.step}, N = {n} against the test split, sample seed {sample_seed}")
     print("| images | " + " | ".join(f"grey {k}" for k in low_grey_shares(fake)) + " |")
