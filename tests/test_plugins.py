@@ -174,3 +174,17 @@ def test_unknown_names_suggest_close_matches():
     with pytest.raises(UnknownNameError, match="did you mean 'dcgan'"):
         ganzoo.create("dcgna")
     assert ganzoo.list_variants("dc*") == ["dcgan"]
+
+
+def test_shell_completion_offers_every_variant_a_plugin_registers(third_party_site: Path):
+    def complete(words: str) -> list[str]:
+        done = _run([], third_party_site, _GANZOO_COMPLETE="bash_complete", COMP_WORDS=words,
+                    COMP_CWORD=str(len(words.split(" ")) - 1))
+        assert done.returncode == 0 and done.stderr == "", done.stderr  # the broken plugin stays silent
+        return [line.split(",", 1)[1] for line in done.stdout.splitlines()]
+
+    assert complete("ganzoo train ti") == ["tiny-gan"]
+    assert complete("ganzoo bench dcgan w") == ["wgan", "wgan-gp"]
+    assert "tiny-gan" in complete("ganzoo info ")
+    lab = complete("ganzoo lab ")  # the lab trains on 2-D points: image-only variants are not offered
+    assert "gan" in lab and "tiny-gan" not in lab and "dcgan" not in lab

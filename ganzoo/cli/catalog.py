@@ -8,6 +8,7 @@ import warnings
 import click
 
 from ganzoo.cli.common import load_registry
+from ganzoo.cli.completion import variant_completer
 from ganzoo.errors import GanzooError
 
 
@@ -44,7 +45,7 @@ def list_cmd(pattern: str, as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("name")
+@click.argument("name", shell_complete=variant_completer())
 def info(name: str) -> None:
     """Show everything about variant NAME: paper, loss, defaults, supported shapes, parameter counts."""
     from ganzoo.models import build, data_shape_for, default_classes

@@ -8,11 +8,12 @@ from pathlib import Path
 import click
 
 from ganzoo.cli.common import load_registry
+from ganzoo.cli.completion import variant_completer
 from ganzoo.errors import GanzooError
 
 
 @click.command()
-@click.argument("variants", nargs=-1, required=True, metavar="VARIANT...")
+@click.argument("variants", nargs=-1, required=True, metavar="VARIANT...", shell_complete=variant_completer("points"))
 @click.option("--dataset", default="ring8", show_default=True,
               help="A 2-D point dataset: ring8, grid25, line, two-gaussians, ring, spiral, two-moons, or a plugin's.")
 @click.option("--steps", type=int, help="Generator steps (default: the variant's). With --serve: pause there once.")

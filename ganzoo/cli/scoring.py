@@ -9,12 +9,13 @@ from pathlib import Path
 import click
 
 from ganzoo.cli.common import load_registry, progress_events
+from ganzoo.cli.completion import variant_completer
 from ganzoo.config_file import config_option
 from ganzoo.errors import GanzooError
 
 
 @click.command()
-@click.argument("names", nargs=-1)
+@click.argument("names", nargs=-1, shell_complete=variant_completer())
 @click.option("--all", "all_", is_flag=True, help="Benchmark every registered variant that fits the dataset.")
 @click.option("--dataset", help="Dataset to train on and score against (default: the variant's; with --run, "
               "--checkpoint or --pretrained: what the weights trained on).")

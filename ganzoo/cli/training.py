@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from ganzoo.cli.common import load_registry, progress_events
+from ganzoo.cli.completion import variant_completer
 from ganzoo.config_file import config_option
 from ganzoo.errors import ConfigError, GanzooError
 
@@ -137,7 +138,7 @@ def _check_resume_options(ctx: click.Context, resume: str) -> None:
 
 
 @click.command()
-@click.argument("variant", required=False)
+@click.argument("variant", required=False, shell_complete=variant_completer())
 @click.option("--dataset", help="mnist (default), fashion-mnist, cifar10, folder:PATH, or a plugin's dataset.")
 @click.option("--data-dir", type=click.Path(), help="torchvision-format root holding the dataset.")
 @click.option("--steps", type=int, help="Generator steps (default: the variant's).")

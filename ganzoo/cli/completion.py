@@ -1,0 +1,108 @@
+"""Shell completion of variant names, fast enough for a Tab press.
+
+Knowing the variants means importing every plugin, and with them torch: seconds, on each Tab. So the names are
+cached (with the data kinds each variant trains on) under a fingerprint of what decides them: ganzoo's version,
+the ``ganzoo`` entry points with their distributions' versions, the files that define them, and the environment
+switches that limit which plugins load. All of it is read without importing a plugin; a change to any of it
+rebuilds the cache on the next Tab.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import os
+import warnings
+from pathlib import Path
+
+import click
+
+from ganzoo.cache import cache_dir
+
+ENTRY_POINT_GROUP = "ganzoo"  # the same group ganzoo.plugins loads, named here to keep this module torch-free
+
+
+def _module_file(module: str) -> str:
+    """The file that defines ``module`` and its modification time, found without importing anything."""
+    top, *rest = module.split(".")
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return ""
+    if spec is None:
+        return ""
+    if not rest:
+        path = Path(spec.origin) if spec.origin else None
+    else:
+        path = None
+        for location in spec.submodule_search_locations or ():
+            for candidate in (Path(location, *rest).with_suffix(".py"), Path(location, *rest, "__init__.py")):
+                if candidate.is_file():
+                    path = candidate
+                    break
+    try:
+        return f"{path}:{path.stat().st_mtime_ns}" if path else ""
+    except OSError:
+        return ""
+
+
+def plugins_fingerprint() -> str:
+    """A digest that changes whenever the set of registered variants may have changed."""
+    from ganzoo import __version__
+
+    parts = [__version__, os.environ.get("GANZOO_PLUGINS", ""), os.environ.get("GANZOO_DISABLE_PLUGINS", "")]
+    for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.name, e.value)):
+        dist = getattr(ep, "dist", None)
+        parts += [ep.name, ep.value, dist.metadata["Name"] if dist else "", dist.version if dist else "",
+                  _module_file(ep.module)]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _registered_variants() -> dict[str, list[str]]:
+    """Every registered variant with the data kinds it trains on (imports every plugin)."""
+    from ganzoo.plugins import PluginLoadWarning, get_registry
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PluginLoadWarning)
+        registry = get_registry()
+        return {name: list(registry.variant(name).data_kinds) for name in registry.names("variant")}
+
+
+def known_variants(cache: Path | None = None) -> dict[str, list[str]]:
+    """The registered variants and their data kinds, from the cache when its fingerprint still holds."""
+    cache = cache or cache_dir("completion", "variants.json")
+    fingerprint = plugins_fingerprint()
+    try:
+        stored = json.loads(cache.read_text())
+        if stored.get("fingerprint") == fingerprint:
+            return stored["variants"]
+    except (OSError, ValueError, KeyError, AttributeError):
+        pass
+    variants = _registered_variants()
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+        partial.write_text(json.dumps({"fingerprint": fingerprint, "variants": variants}))
+        partial.replace(cache)
+    except OSError:
+        pass  # a read-only cache only makes the next Tab slow again
+    return variants
+
+
+def variant_completer(data_kind: str | None = None):
+    """A click ``shell_complete`` callback for a VARIANT argument: the variants (those that train on
+    ``data_kind``, e.g. "points", when given) whose names start with what has been typed. A completion must not
+    print to the terminal, so plugins that fail to load are skipped silently and a broken environment completes
+    nothing."""
+
+    def complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+        try:
+            variants = known_variants()
+        except Exception:  # noqa: BLE001 - completing nothing beats a traceback in the middle of a command line
+            return []
+        return [name for name, kinds in sorted(variants.items())
+                if name.startswith(incomplete) and (data_kind is None or data_kind in kinds)]
+
+    return complete
