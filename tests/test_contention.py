@@ -8,7 +8,14 @@ import itertools
 import pytest
 
 from ganzoo.engine import training
-from ganzoo.engine.contention import busy_cores, contention_warning, read_proc_stat
+from ganzoo.engine.contention import (
+    busy_cores,
+    cgroup_cpu_quota,
+    check_cpu,
+    contention_warning,
+    quota_warning,
+    read_proc_stat,
+)
 
 STAT = """cpu  999 0 999 999 0 0 0 0 0 0
 cpu0 100 0 20 300 30 0 0 50 0 0
@@ -80,3 +87,29 @@ def test_a_long_cpu_run_warns_once_at_its_start_and_a_short_one_does_not_check(i
     training.train(dataclasses.replace(config, steps=3), tmp_path / "long",
                    events=Events(on_warning=warnings.append))
     assert len(calls) == 1 and len(warnings) == 1 and "CPU cores busy" in warnings[0]
+
+
+@pytest.mark.parametrize(("files", "quota"), [
+    ({"cpu.max": "200000 100000\n"}, 2.0),                                   # cgroup v2, two CPUs
+    ({"cpu.max": "max 100000\n"}, None),                                     # v2, no quota
+    ({"cpu/cpu.cfs_quota_us": "150000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 1.5),  # v1
+    ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),    # v1, no quota
+    ({}, None),                                                              # no cgroup files at all
+])
+def test_the_cgroup_cpu_quota_is_read_from_v2_or_v1_files(tmp_path, files, quota):
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert cgroup_cpu_quota(tmp_path) == quota
+
+
+def test_threads_beyond_the_quota_warn_before_any_load_is_measured(monkeypatch):
+    from ganzoo.engine import contention
+
+    assert quota_warning(2, 2.0) is None and quota_warning(1, 0.5) is None
+    assert "OMP_NUM_THREADS=2" in quota_warning(8, 2.0) and "OMP_NUM_THREADS=1" in quota_warning(4, 1.5)
+    monkeypatch.setattr(contention, "cgroup_cpu_quota", lambda: 2.0)
+    monkeypatch.setattr(contention, "busy_cores", lambda window: pytest.fail("measured despite the quota warning"))
+    assert "quota is 2 CPUs" in check_cpu(8)
+    monkeypatch.setattr(contention, "busy_cores", lambda window: (0.0, 8))
+    assert check_cpu(2) is None  # within the quota, and the machine idle

@@ -57,9 +57,42 @@ def contention_warning(threads: int, busy: float, cores: int) -> str | None:
             f"OMP_NUM_THREADS={fits} (a run on another thread count differs bitwise)")
 
 
+def cgroup_cpu_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
+    """The CPUs a container's cgroup lets this process use (cgroup v2 ``cpu.max``, else v1's CFS quota), e.g.
+    2.0; None where no quota is set or none can be read. torch sizes its thread pool by the cores it sees, which
+    a quota does not change."""
+    try:
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+    except (OSError, ValueError):
+        try:
+            quota = (root / "cpu" / "cpu.cfs_quota_us").read_text().strip()
+            period = (root / "cpu" / "cpu.cfs_period_us").read_text().strip()
+        except OSError:
+            return None
+    try:
+        cpus = int(quota) / int(period)
+    except ValueError:  # "max": no quota
+        return None
+    return cpus if cpus > 0 else None  # -1: no quota (v1)
+
+
+def quota_warning(threads: int, quota: float) -> str | None:
+    """A one-line warning when ``threads`` torch threads exceed a cgroup quota of ``quota`` CPUs."""
+    if threads <= max(1.0, quota) + 0.25:
+        return None
+    fits = max(1, int(quota + 0.25))
+    return (f"this container's CPU quota is {quota:g} CPUs but torch runs {threads} threads; the extra threads "
+            f"wait for CPU time and can make training many times slower. Train with OMP_NUM_THREADS={fits} "
+            f"(a run on another thread count differs bitwise)")
+
+
 def check_cpu(threads: int, window: float = 0.3) -> str | None:
-    """:func:`contention_warning` for this machine now (it sleeps ``window`` seconds to measure); None off Linux."""
+    """A warning for this machine now: threads beyond the cgroup's CPU quota, else :func:`contention_warning`
+    (it sleeps ``window`` seconds to measure); None off Linux."""
     if threads <= 1:
         return None
+    quota = cgroup_cpu_quota()
+    if quota is not None and (warning := quota_warning(threads, quota)):
+        return warning
     measured = busy_cores(window)
     return contention_warning(threads, *measured) if measured else None
