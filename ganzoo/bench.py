@@ -49,7 +49,7 @@ class BenchConfig:
     data_dir: str | None = None
     steps: int | None = None
     batch_size: int | None = None
-    seed: int = 0
+    seed: int | None = None  # training seed; None: 0, or the seed the weights of ``run`` / ``checkpoint`` trained with
     device: str = "auto"
     amp: str = "auto"  # training precision (scoring is always float32)
     num_samples: int | None = None
@@ -257,8 +257,11 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
 
         model = model_path(source, registry)  # trained weights (pretrained:, hf://, a model folder), not a run
         run_dir = model.parent if model is not None else find_run(Path(source)).root
-        variant = (ganzoo.load(model, registry=registry).spec.name if model is not None
-                   else TrainConfig.from_file(run_dir / "config.json").variant)
+        trained = (ganzoo.load(model, registry=registry).config if model is not None
+                   else TrainConfig.from_file(run_dir / "config.json"))
+        variant = trained.variant
+        # scored as `ganzoo bench VARIANT --seed S` scores the run it trains: sampling noise seed S + 1
+        config = dataclasses.replace(config, seed=trained.seed if config.seed is None else config.seed)
         if config.variant and config.variant != variant:
             raise ConfigError(f"{source} is a {variant!r} run, not {config.variant!r}")
         if str(source).startswith(PRETRAINED):
@@ -270,6 +273,7 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
         out = Path(config.out or Path("bench-runs") / name)
         out.mkdir(parents=True, exist_ok=True)
     else:
+        config = dataclasses.replace(config, seed=0 if config.seed is None else config.seed)
         registry.variant(config.variant or "")
         dataset_name = config.dataset or registry.variant(config.variant).defaults.dataset
         _check_extractors_apply(config, registry.dataset(parse_dataset_name(dataset_name)[0]))

@@ -44,6 +44,24 @@ def test_bench_trains_scores_and_reports(tmp_path):
     assert other.metrics["scores"]["pixel-stats"]["step0"] != block["step0"]
 
 
+def test_bench_of_a_given_run_scores_it_as_the_bench_that_trained_it(tmp_path):
+    """`bench --run RUN` takes the run's own training seed, so it draws the same scoring noise as the bench that
+    trained RUN and reports the same numbers (an explicit --seed still wins)."""
+    image_folder = make_image_folder(tmp_path / "images", n=200)
+    registry = registry_with(pixel_stats_plugin())
+    common = dict(dataset=f"folder:{image_folder}", num_samples=16, extractors=("pixel-stats",), device="cpu")
+    trained = run_bench(BenchConfig(variant="dcgan", steps=3, batch_size=8, seed=1, out=str(tmp_path / "a"),
+                                    **common), registry=registry)
+    rescored = run_bench(BenchConfig(run=str(tmp_path / "a" / "run"), out=str(tmp_path / "b"), **common),
+                         registry=registry)
+    assert (rescored.metrics["seed"], rescored.metrics["sample_seed"]) == (1, 2)
+    assert rescored.metrics["scores"]["pixel-stats"]["final"] == trained.metrics["scores"]["pixel-stats"]["final"]
+    other = run_bench(BenchConfig(run=str(tmp_path / "a" / "run"), seed=5, out=str(tmp_path / "c"), **common),
+                      registry=registry)
+    assert (other.metrics["seed"], other.metrics["sample_seed"]) == (5, 6)
+    assert other.metrics["scores"]["pixel-stats"]["final"] != trained.metrics["scores"]["pixel-stats"]["final"]
+
+
 def test_bench_scores_the_untrained_network_with_the_cheap_extractor_only(tmp_path):
     """Where a dataset has its own (cheap) extractor, a general one such as Inception skips the untrained baseline."""
     image_folder = make_image_folder(tmp_path / "images", n=200)

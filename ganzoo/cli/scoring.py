@@ -22,7 +22,8 @@ from ganzoo.errors import GanzooError
 @click.option("--data-dir", type=click.Path())
 @click.option("--steps", type=int, help="Training steps (default: the variant's).")
 @click.option("--batch-size", type=int, help="Training batch size (default: the variant's).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, help="Training seed; the scoring noise is seed + 1 (default: 0; with --run, "
+              "--checkpoint or --pretrained: the seed the weights trained with).")
 @click.option("--seeds", help="Several seeds, comma-separated (0,1,2): one benchmark each, then mean ± sd.")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--amp", type=click.Choice(["auto", "off", "bf16", "fp16"]), default="auto", show_default=True,
