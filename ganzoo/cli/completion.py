@@ -55,8 +55,8 @@ def plugins_fingerprint() -> str:
     parts = [__version__, os.environ.get("GANZOO_PLUGINS", ""), os.environ.get("GANZOO_DISABLE_PLUGINS", "")]
     for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.name, e.value)):
         dist = getattr(ep, "dist", None)
-        parts += [ep.name, ep.value, dist.metadata["Name"] if dist else "", dist.version if dist else "",
-                  _module_file(ep.module)]
+        name, version = (dist.metadata["Name"], dist.version) if dist else ("", "")
+        parts += [ep.name, ep.value, name or "", version or "", _module_file(ep.module)]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
