@@ -9,6 +9,7 @@ rebuilds the cache on the next Tab.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -81,13 +82,11 @@ def known_variants(cache: Path | None = None) -> dict[str, list[str]]:
     except (OSError, ValueError, KeyError, AttributeError):
         pass
     variants = _registered_variants()
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        partial = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
-        partial.write_text(json.dumps({"fingerprint": fingerprint, "variants": variants}))
-        partial.replace(cache)
-    except OSError:
-        pass  # a read-only cache only makes the next Tab slow again
+    from ganzoo.engine.checkpoint import atomic_write  # torch is loaded by now: the plugins imported it
+
+    text = json.dumps({"fingerprint": fingerprint, "variants": variants})
+    with contextlib.suppress(OSError):  # a read-only cache only makes the next Tab slow again
+        atomic_write(cache, lambda tmp: Path(tmp).write_text(text))
     return variants
 
 
