@@ -188,3 +188,5 @@ def test_shell_completion_offers_every_variant_a_plugin_registers(third_party_si
     assert "tiny-gan" in complete("ganzoo info ")
     lab = complete("ganzoo lab ")  # the lab trains on 2-D points: image-only variants are not offered
     assert "gan" in lab and "tiny-gan" not in lab and "dcgan" not in lab
+    assert complete("ganzoo sample dcgan --pretrained ") == ["mnist"]  # the weights ganzoo ships for dcgan
+    assert "pretrained:dcgan/mnist" in complete("ganzoo sample pretrained:d")

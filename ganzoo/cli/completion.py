@@ -1,7 +1,8 @@
-"""Shell completion of variant names, fast enough for a Tab press.
+"""Shell completion of variant names and pretrained weights, fast enough for a Tab press.
 
-Knowing the variants means importing every plugin, and with them torch: seconds, on each Tab. So the names are
-cached (with the data kinds each variant trains on) under a fingerprint of what decides them: ganzoo's version,
+Knowing them means importing every plugin, and with them torch: seconds, on each Tab. So the names are cached
+(variants with the data kinds each trains on, and the ``VARIANT/WEIGHTS`` names of registered pretrained weights)
+under a fingerprint of what decides them: ganzoo's version,
 the ``ganzoo`` entry points with their distributions' versions, the files that define them, and the environment
 switches that limit which plugins load. All of it is read without importing a plugin; a change to any of it
 rebuilds the cache on the next Tab.
@@ -19,6 +20,7 @@ import warnings
 from pathlib import Path
 
 import click
+from click.shell_completion import CompletionItem
 
 from ganzoo.cache import cache_dir
 
@@ -61,47 +63,80 @@ def plugins_fingerprint() -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def _registered_variants() -> dict[str, list[str]]:
-    """Every registered variant with the data kinds it trains on (imports every plugin)."""
+def _registered_names() -> dict:
+    """Every registered variant with the data kinds it trains on, and every pretrained ``VARIANT/WEIGHTS`` name
+    (imports every plugin)."""
     from ganzoo.plugins import PluginLoadWarning, get_registry
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PluginLoadWarning)
         registry = get_registry()
-        return {name: list(registry.variant(name).data_kinds) for name in registry.names("variant")}
+        return {"variants": {name: list(registry.variant(name).data_kinds) for name in registry.names("variant")},
+                "pretrained": registry.names("pretrained")}
 
 
-def known_variants(cache: Path | None = None) -> dict[str, list[str]]:
-    """The registered variants and their data kinds, from the cache when its fingerprint still holds."""
-    cache = cache or cache_dir("completion", "variants.json")
+def known_names(cache: Path | None = None) -> dict:
+    """``{"variants": {name: data kinds}, "pretrained": [VARIANT/WEIGHTS, ...]}``, from the cache when its
+    fingerprint still holds."""
+    cache = cache or cache_dir("completion", "names.json")
     fingerprint = plugins_fingerprint()
     try:
         stored = json.loads(cache.read_text())
         if stored.get("fingerprint") == fingerprint:
-            return stored["variants"]
-    except (OSError, ValueError, KeyError, AttributeError):
+            return {"variants": dict(stored["variants"]), "pretrained": list(stored["pretrained"])}
+    except (OSError, ValueError, KeyError, AttributeError, TypeError):
         pass
-    variants = _registered_variants()
+    names = _registered_names()
     from ganzoo.engine.checkpoint import atomic_write  # torch is loaded by now: the plugins imported it
 
-    text = json.dumps({"fingerprint": fingerprint, "variants": variants})
+    text = json.dumps({"fingerprint": fingerprint, **names})
     with contextlib.suppress(OSError):  # a read-only cache only makes the next Tab slow again
         atomic_write(cache, lambda tmp: Path(tmp).write_text(text))
-    return variants
+    return names
+
+
+def _known_or_nothing() -> dict:
+    """:func:`known_names`, or nothing at all: a completion must not print to the terminal, so plugins that fail to
+    load are skipped silently and a broken environment completes nothing."""
+    try:
+        return known_names()
+    except Exception:  # noqa: BLE001 - completing nothing beats a traceback in the middle of a command line
+        return {"variants": {}, "pretrained": []}
 
 
 def variant_completer(data_kind: str | None = None):
     """A click ``shell_complete`` callback for a VARIANT argument: the variants (those that train on
-    ``data_kind``, e.g. "points", when given) whose names start with what has been typed. A completion must not
-    print to the terminal, so plugins that fail to load are skipped silently and a broken environment completes
-    nothing."""
+    ``data_kind``, e.g. "points", when given) whose names start with what has been typed."""
 
     def complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
-        try:
-            variants = known_variants()
-        except Exception:  # noqa: BLE001 - completing nothing beats a traceback in the middle of a command line
-            return []
+        variants = _known_or_nothing()["variants"]
         return [name for name, kinds in sorted(variants.items())
                 if name.startswith(incomplete) and (data_kind is None or data_kind in kinds)]
 
     return complete
+
+
+PRETRAINED_SCHEME = "pretrained:"  # ganzoo.pretrained's scheme, named here to keep this module torch-free
+
+
+def source_completer(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """A click ``shell_complete`` callback for a SOURCE of weights: ``pretrained:VARIANT/WEIGHTS`` names once what
+    has been typed could start one, and the shell's own file-name completion for run directories and checkpoints."""
+    items = [CompletionItem(incomplete, type="file")]
+    if incomplete and PRETRAINED_SCHEME.startswith(incomplete[:len(PRETRAINED_SCHEME)]):
+        names = [PRETRAINED_SCHEME + name for name in _known_or_nothing()["pretrained"]]
+        items += [CompletionItem(name) for name in names if name.startswith(incomplete)]
+    return items
+
+
+def weights_completer(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """A click ``shell_complete`` callback for ``--pretrained WEIGHTS``: the weights registered for the variant(s)
+    already on the command line (for any variant when none is)."""
+    named = ctx.params.get("source") or ctx.params.get("names") or ()
+    named = {named} if isinstance(named, str) else set(named)
+    weights = set()
+    for name in _known_or_nothing()["pretrained"]:
+        variant, _, weight = name.partition("/")
+        if (not named or variant in named) and weight.startswith(incomplete):
+            weights.add(weight)
+    return sorted(weights)

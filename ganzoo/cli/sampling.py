@@ -8,11 +8,12 @@ from pathlib import Path
 import click
 
 from ganzoo.cli.common import load_registry
+from ganzoo.cli.completion import source_completer, weights_completer
 from ganzoo.errors import GanzooError
 
 
 @click.command()
-@click.argument("source", type=click.Path())
+@click.argument("source", type=click.Path(), shell_complete=source_completer)
 @click.option("-n", "--num", type=int, default=64, show_default=True, help="How many samples.")
 @click.option("-o", "--output", type=click.Path(), default="samples.png", show_default=True,
               help="A .png grid, a directory (ending in /) for one PNG per sample, or with --interpolate a .png "
@@ -30,7 +31,7 @@ from ganzoo.errors import GanzooError
               help="A latent walk: --frames samples on the great circle (slerp) from seed A's noise to seed B's.")
 @click.option("--frames", type=click.IntRange(min=2), default=8, show_default=True,
               help="Frames of an --interpolate walk.")
-@click.option("--pretrained", metavar="WEIGHTS",
+@click.option("--pretrained", metavar="WEIGHTS", shell_complete=weights_completer,
               help="Sample trained weights that ship with ganzoo or a plugin: SOURCE is then a variant name "
                    "(`ganzoo sample dcgan --pretrained mnist`); `ganzoo list` shows which exist.")
 @click.option("--device", default="cpu", show_default=True)
@@ -153,7 +154,7 @@ def _seed_pair(text: str) -> tuple[int, int]:
 
 
 @click.command()
-@click.argument("source", type=click.Path())
+@click.argument("source", type=click.Path(), shell_complete=source_completer)
 @click.argument("out", type=click.Path(), required=False)
 @click.option("--format", "format_",
               help="onnx, torchscript, hub (a Hugging Face model folder) or a plugin's exporter (default: from "

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ganzoo.cli.common import load_registry, progress_events
-from ganzoo.cli.completion import variant_completer
+from ganzoo.cli.completion import variant_completer, weights_completer
 from ganzoo.config_file import config_option
 from ganzoo.errors import GanzooError
 
@@ -33,7 +33,8 @@ from ganzoo.errors import GanzooError
               help="Feature extractor(s) for image data (default: all that apply; point data: its dataset scores it).")
 @click.option("--run", "run_dir", type=click.Path(), help="Score an existing run directory instead of training.")
 @click.option("--checkpoint", type=click.Path(), help="Score this checkpoint file instead of training.")
-@click.option("--pretrained", metavar="WEIGHTS", help="Score each named variant's trained weights WEIGHTS (e.g. mnist) "
+@click.option("--pretrained", metavar="WEIGHTS", shell_complete=weights_completer,
+              help="Score each named variant's trained weights WEIGHTS (e.g. mnist) "
               "instead of training: no training at all.")
 @click.option("--out", type=click.Path(),
               help="Report directory (default: bench-runs/NAME-DATASET-sSEED; with --run / --checkpoint, "

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ganzoo.cli.common import load_registry, progress_events
-from ganzoo.cli.completion import variant_completer
+from ganzoo.cli.completion import source_completer, variant_completer
 from ganzoo.config_file import config_option
 from ganzoo.errors import ConfigError, GanzooError
 
@@ -151,7 +151,8 @@ def _check_resume_options(ctx: click.Context, resume: str) -> None:
 @click.option("--reg", "regs", multiple=True, metavar="NAME=VALUE",
               help="Add or change a regulariser of the variant (r1=10, gradient_penalty=10, weight_clip=0.01); "
                    "NAME=off drops one, 'none' drops all. Repeatable.")
-@click.option("--init", metavar="SOURCE", help="Start from trained weights and fine-tune: pretrained:VARIANT/WEIGHTS, "
+@click.option("--init", metavar="SOURCE", shell_complete=source_completer,
+              help="Start from trained weights and fine-tune: pretrained:VARIANT/WEIGHTS, "
               "hf://OWNER/NAME, a run directory or a checkpoint of the same variant and shapes.")
 @click.option("--net", "nets", multiple=True, metavar="KEY=VALUE",
               help="Set an option of the variant's network builders (e.g. g_width=64, output_bias=true; values "
