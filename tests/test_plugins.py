@@ -181,7 +181,7 @@ def test_shell_completion_offers_every_variant_a_plugin_registers(third_party_si
         done = _run([], third_party_site, _GANZOO_COMPLETE="bash_complete", COMP_WORDS=words,
                     COMP_CWORD=str(len(words.split(" ")) - 1))
         assert done.returncode == 0 and done.stderr == "", done.stderr  # the broken plugin stays silent
-        return [line.split(",", 1)[1] for line in done.stdout.splitlines()]
+        return [line.split(",", 1)[1] for line in done.stdout.splitlines() if line]
 
     assert complete("ganzoo train ti") == ["tiny-gan"]
     assert complete("ganzoo bench dcgan w") == ["wgan", "wgan-gp"]
@@ -189,4 +189,7 @@ def test_shell_completion_offers_every_variant_a_plugin_registers(third_party_si
     lab = complete("ganzoo lab ")  # the lab trains on 2-D points: image-only variants are not offered
     assert "gan" in lab and "tiny-gan" not in lab and "dcgan" not in lab
     assert complete("ganzoo sample dcgan --pretrained ") == ["mnist"]  # the weights ganzoo ships for dcgan
+    assert complete("ganzoo sample tiny-gan --pretrained ") == []  # a variant without weights offers none
+    assert "tiny-gan" not in complete("ganzoo sample --pretrained mnist ") and "dcgan" in complete(
+        "ganzoo sample --pretrained mnist ")
     assert "pretrained:dcgan/mnist" in complete("ganzoo sample pretrained:d")

@@ -11,13 +11,16 @@ rebuilds the cache on the next Tab.
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import importlib.metadata
 import importlib.util
 import json
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypedDict
 
 import click
 from click.shell_completion import CompletionItem
@@ -63,9 +66,16 @@ def plugins_fingerprint() -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def _registered_names() -> dict:
-    """Every registered variant with the data kinds it trains on, and every pretrained ``VARIANT/WEIGHTS`` name
-    (imports every plugin)."""
+class Names(TypedDict):
+    """What completion knows: each variant with the data kinds it trains on, and every pretrained
+    ``VARIANT/WEIGHTS`` name."""
+
+    variants: dict[str, list[str]]
+    pretrained: list[str]
+
+
+def _registered_names() -> Names:
+    """Every registered variant and pretrained weights name (imports every plugin)."""
     from ganzoo.plugins import PluginLoadWarning, get_registry
 
     with warnings.catch_warnings():
@@ -75,16 +85,28 @@ def _registered_names() -> dict:
                 "pretrained": registry.names("pretrained")}
 
 
-def known_names(cache: Path | None = None) -> dict:
-    """``{"variants": {name: data kinds}, "pretrained": [VARIANT/WEIGHTS, ...]}``, from the cache when its
-    fingerprint still holds."""
+def _is_str_list(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _valid(stored: object) -> bool:
+    """Whether a cache file's content has the shape :class:`Names` promises (anything else is rebuilt)."""
+    if not isinstance(stored, dict):
+        return False
+    variants, pretrained = stored.get("variants"), stored.get("pretrained")
+    return (isinstance(variants, dict) and all(isinstance(k, str) and _is_str_list(v) for k, v in variants.items())
+            and _is_str_list(pretrained))
+
+
+def known_names(cache: Path | None = None) -> Names:
+    """The registered names, from the cache when its fingerprint still holds and its content is well formed."""
     cache = cache or cache_dir("completion", "names.json")
     fingerprint = plugins_fingerprint()
     try:
         stored = json.loads(cache.read_text())
-        if stored.get("fingerprint") == fingerprint:
-            return {"variants": dict(stored["variants"]), "pretrained": list(stored["pretrained"])}
-    except (OSError, ValueError, KeyError, AttributeError, TypeError):
+        if _valid(stored) and stored.get("fingerprint") == fingerprint:
+            return {"variants": stored["variants"], "pretrained": stored["pretrained"]}
+    except (OSError, ValueError):
         pass
     names = _registered_names()
     from ganzoo.engine.checkpoint import atomic_write  # torch is loaded by now: the plugins imported it
@@ -95,7 +117,7 @@ def known_names(cache: Path | None = None) -> dict:
     return names
 
 
-def _known_or_nothing() -> dict:
+def _known_or_nothing() -> Names:
     """:func:`known_names`, or nothing at all: a completion must not print to the terminal, so plugins that fail to
     load are skipped silently and a broken environment completes nothing."""
     try:
@@ -104,7 +126,10 @@ def _known_or_nothing() -> dict:
         return {"variants": {}, "pretrained": []}
 
 
-def variant_completer(data_kind: str | None = None):
+Completer = Callable[[click.Context, click.Parameter, str], list]
+
+
+def variant_completer(data_kind: str | None = None) -> Completer:
     """A click ``shell_complete`` callback for a VARIANT argument: the variants (those that train on
     ``data_kind``, e.g. "points", when given) whose names start with what has been typed."""
 
@@ -119,24 +144,45 @@ def variant_completer(data_kind: str | None = None):
 PRETRAINED_SCHEME = "pretrained:"  # ganzoo.pretrained's scheme, named here to keep this module torch-free
 
 
+def _named_variants(ctx: click.Context) -> list[str]:
+    """The variant names already on the command line. While an option still waits for its value, click stops
+    before filling in the positional arguments, so those are read from ``ctx.args`` then."""
+    named = ctx.params.get("source") or ctx.params.get("names") or ctx.args
+    return [named] if isinstance(named, str) else list(named)
+
+
+def _weights_by_variant() -> dict[str, set[str]]:
+    weights: dict[str, set[str]] = {}
+    for name in _known_or_nothing()["pretrained"]:
+        variant, _, weight = name.partition("/")
+        weights.setdefault(variant, set()).add(weight)
+    return weights
+
+
 def source_completer(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
-    """A click ``shell_complete`` callback for a SOURCE of weights: ``pretrained:VARIANT/WEIGHTS`` names once what
-    has been typed could start one, and the shell's own file-name completion for run directories and checkpoints."""
+    """A click ``shell_complete`` callback for a SOURCE of weights: the shell's own file names (run directories,
+    checkpoints), and ``pretrained:VARIANT/WEIGHTS`` names once what has been typed could start one and no file
+    name does (bash shows files only when nothing else matches). With ``--pretrained WEIGHTS`` already given,
+    SOURCE is a variant: those that have these weights."""
+    weights = ctx.params.get("pretrained") if ctx is not None else None
+    if weights:
+        return [CompletionItem(variant) for variant, names in sorted(_weights_by_variant().items())
+                if weights in names and variant.startswith(incomplete)]
     items = [CompletionItem(incomplete, type="file")]
-    if incomplete and PRETRAINED_SCHEME.startswith(incomplete[:len(PRETRAINED_SCHEME)]):
+    could_be_scheme = incomplete and PRETRAINED_SCHEME.startswith(incomplete[:len(PRETRAINED_SCHEME)])
+    if could_be_scheme and (":" in incomplete or not glob.glob(glob.escape(incomplete) + "*")):
         names = [PRETRAINED_SCHEME + name for name in _known_or_nothing()["pretrained"]]
         items += [CompletionItem(name) for name in names if name.startswith(incomplete)]
     return items
 
 
 def weights_completer(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
-    """A click ``shell_complete`` callback for ``--pretrained WEIGHTS``: the weights registered for the variant(s)
-    already on the command line (for any variant when none is)."""
-    named = ctx.params.get("source") or ctx.params.get("names") or ()
-    named = {named} if isinstance(named, str) else set(named)
-    weights = set()
-    for name in _known_or_nothing()["pretrained"]:
-        variant, _, weight = name.partition("/")
-        if (not named or variant in named) and weight.startswith(incomplete):
-            weights.add(weight)
-    return sorted(weights)
+    """A click ``shell_complete`` callback for ``--pretrained WEIGHTS``: the weights every variant already on the
+    command line has (``ganzoo bench`` needs them for each), or any registered weights when none is named."""
+    by_variant = _weights_by_variant()
+    named = _named_variants(ctx)
+    if named:
+        available = set.intersection(*(by_variant.get(variant, set()) for variant in named))
+    else:
+        available = set().union(*by_variant.values())
+    return sorted(weight for weight in available if weight.startswith(incomplete))
