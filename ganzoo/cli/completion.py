@@ -169,8 +169,9 @@ def source_completer(ctx: click.Context, param: click.Parameter, incomplete: str
         return [CompletionItem(variant) for variant, names in sorted(_weights_by_variant().items())
                 if weights in names and variant.startswith(incomplete)]
     items = [CompletionItem(incomplete, type="file")]
-    could_be_scheme = incomplete and PRETRAINED_SCHEME.startswith(incomplete[:len(PRETRAINED_SCHEME)])
-    if could_be_scheme and (":" in incomplete or not glob.glob(glob.escape(incomplete) + "*")):
+    typed_scheme = incomplete.startswith(PRETRAINED_SCHEME)
+    starts_scheme = bool(incomplete) and PRETRAINED_SCHEME.startswith(incomplete)
+    if typed_scheme or (starts_scheme and not glob.glob(glob.escape(incomplete) + "*")):
         names = [PRETRAINED_SCHEME + name for name in _known_or_nothing()["pretrained"]]
         items += [CompletionItem(name) for name in names if name.startswith(incomplete)]
     return items
