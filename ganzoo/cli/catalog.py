@@ -48,7 +48,7 @@ def list_cmd(pattern: str, as_json: bool) -> None:
 @click.argument("name", shell_complete=variant_completer())
 def info(name: str) -> None:
     """Show everything about variant NAME: paper, loss, defaults, supported shapes, parameter counts."""
-    from ganzoo.models import build, data_shape_for, default_classes
+    from ganzoo.models import build, data_shape_for, default_classes, network_options
 
     registry = load_registry()
     entry = registry.entry("variant", name)
@@ -58,6 +58,8 @@ def info(name: str) -> None:
     g, disc = build(spec, shape, num_classes=default_classes(spec, registry),
                     **(d.network if len(shape) == 3 else {}))
     networks = ", ".join(f"{k}={v}" for k, v in d.network.items()) or "the network builders' own defaults"
+    options = network_options(spec)
+    settable = "any (its builders take **kwargs)" if options is None else ", ".join(sorted(options)) or "none"
     lines = [
         f"{spec.name}: {spec.summary}",
         f"  paper:          {spec.paper or '-'}",
@@ -74,6 +76,7 @@ def info(name: str) -> None:
         f"{f' lr_decay={d.lr_decay:g}' if d.lr_decay else ''}",
         f"  regularisers:   {', '.join(f'{k}={v:g}' for k, v in spec.regularisers.items()) or '-'}",
         f"  networks:       {networks}{'; class-conditional' if spec.conditional else ''}",
+        f"  --net options:  {settable}",
         f"  parameters:     G {sum(p.numel() for p in g.parameters()):,}, "
         f"D {sum(p.numel() for p in disc.parameters()):,} (at {'x'.join(map(str, shape))})",
     ]
