@@ -1,15 +1,17 @@
-"""Other EMA averaging windows on one dcgan trajectory: a single training run (seed 0, the defaults) keeps three
-extra EMA generators beside the trainer's own, so the windows differ and nothing else does. Each is written into a
-copy of the finished run (its G_ema replaced) for ``ganzoo bench --run`` to score:
+"""Other EMA averaging windows on one trajectory: a single training run (a variant at its defaults, dcgan unless
+named, seed 0 unless given) keeps three extra EMA generators beside the trainer's own, so the windows differ and
+nothing else does. Each is written into a copy of the finished run (its G_ema replaced) for ``ganzoo bench --run``
+to score:
 
-    python benchmarks/ema_windows.py bench-runs/ema-windows
+    python benchmarks/ema_windows.py bench-runs/ema-windows            # dcgan, seed 0
+    python benchmarks/ema_windows.py bench-runs/ema-rpgan-s1 rpgan 1   # rpgan, seed 1
     for n in default quarter half d0.998; do
         ganzoo bench dcgan --run bench-runs/ema-windows/$n --out bench-runs/ema-windows/$n-bench -q
     done
 
 The extra averages replace ``EMA`` for this process only (a patch of the class, not an option of ganzoo): "quarter"
 and "half" average over about the last quarter / half of the steps so far (capped at 2000 and 4000 steps), "d0.998"
-is the trainer's EMA at decay 0.998 (its warm-up kept). docs/variants.md (`dcgan`) has the figures.
+is the trainer's EMA at decay 0.998 (its warm-up kept). docs/variants.md (`dcgan`, `rpgan`) has the figures.
 """
 
 from __future__ import annotations
@@ -24,7 +26,11 @@ import ganzoo
 from ganzoo.engine import checkpoint as ckpt
 from ganzoo.engine.ema import EMA
 
-OUT = Path(sys.argv[1]) if len(sys.argv) == 2 else sys.exit("usage: python benchmarks/ema_windows.py OUT_DIR")
+if not 2 <= len(sys.argv) <= 4 or (len(sys.argv) == 4 and not sys.argv[3].isdigit()):
+    sys.exit("usage: python benchmarks/ema_windows.py OUT_DIR [VARIANT [SEED]]")
+OUT = Path(sys.argv[1])
+VARIANT = sys.argv[2] if len(sys.argv) > 2 else "dcgan"
+SEED = int(sys.argv[3]) if len(sys.argv) > 3 else 0
 
 
 class WindowEMA(EMA):
@@ -68,7 +74,7 @@ def update(self, model, step):
 
 EMA.__init__, EMA.update = init, update
 
-run = ganzoo.train("dcgan", OUT / "default", seed=0)
+run = ganzoo.train(VARIANT, OUT / "default", seed=SEED)
 path = run.list_checkpoints()[-1][1]
 tensors, meta = ckpt.load_tensors(path)
 meta = {k: v for k, v in meta.items() if k not in ("sha256", "meta_sha256")}

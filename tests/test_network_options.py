@@ -48,7 +48,8 @@ def test_net_options_change_the_networks_and_survive_a_resume(folder, tmp_path, 
 
 @pytest.mark.parametrize(("edit", "message"), [
     ("g_width", "is not KEY=VALUE"), ("g_width=wide", "is not a JSON value"),
-    ("depth=3", "variant 'dcgan' has no network option 'depth'; its options: d_width, g_width, output, output_bias, width"),
+    ("depth=3", "variant 'dcgan' has no network option 'depth'; "
+                "its options: d_width, g_width, output, output_bias, width"),
     ("g_widht=3", "variant 'dcgan' has no network option 'g_widht'; did you mean 'g_width'?"),
     ('output="sigmoid"', "generator output must be 'tanh' or 'linear', got 'sigmoid'"),
 ])
