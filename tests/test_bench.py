@@ -62,6 +62,24 @@ def test_bench_of_a_given_run_scores_it_as_the_bench_that_trained_it(tmp_path):
     assert other.metrics["scores"]["pixel-stats"]["final"] != trained.metrics["scores"]["pixel-stats"]["final"]
 
 
+def test_the_untrained_baseline_is_cached_per_network_options(tmp_path):
+    """Runs of one variant and seed built with other network options start from other networks: the second must
+    not take the first one's untrained score from the cache."""
+    import ganzoo
+
+    image_folder = make_image_folder(tmp_path / "images", n=200)
+    registry = registry_with(pixel_stats_plugin())
+    steps0 = {}
+    for width in (8, 16):
+        run = ganzoo.train("dcgan", tmp_path / f"run{width}", dataset=f"folder:{image_folder}", steps=1,
+                           batch_size=8, device="cpu", network={"g_width": width}, registry=registry)
+        result = run_bench(BenchConfig(run=str(run.root), num_samples=16, extractors=("pixel-stats",),
+                                       out=str(tmp_path / f"bench{width}"), device="cpu"), registry=registry)
+        assert "pixel-stats/step0" not in result.metrics["cached"]
+        steps0[width] = result.metrics["scores"]["pixel-stats"]["step0"]["fid"]
+    assert steps0[8] != steps0[16]
+
+
 def test_bench_scores_the_untrained_network_with_the_cheap_extractor_only(tmp_path):
     """Where a dataset has its own (cheap) extractor, a general one such as Inception skips the untrained baseline."""
     image_folder = make_image_folder(tmp_path / "images", n=200)
