@@ -36,27 +36,16 @@ def _plan(image_size: int) -> tuple[int, int]:
     raise ganzoo.ConfigError(f"DCGAN needs an image size of 4 or 7 times a power of two (32, 64), got {image_size}")
 
 
-def _output_layer(kind: str) -> nn.Module:
-    """What ends the generator: tanh, or nothing (``"linear"``)."""
-    layers = {"tanh": nn.Tanh, "linear": nn.Identity}
-    if kind not in layers:
-        raise ganzoo.ConfigError(f"generator output must be 'tanh' or 'linear', got {kind!r}")
-    return layers[kind]()
-
-
 class DCGANGenerator(ganzoo.Generator):
     """z (B, z_dim) -> (B, C, S, S) in [-1, 1]; ``width`` is the channel count of the last hidden layer (ngf).
 
     Options (both networks accept all of them, so one set configures the pair): ``width`` for both networks,
     ``g_width`` / ``d_width`` for one of them, ``output_bias`` for a bias on G's output layer (the only layer of G
-    not followed by batch norm, so the only one where a bias is not redundant), ``output`` for what ends G:
-    ``"tanh"`` (DCGAN's) or ``"linear"`` (StyleGAN's and R3GAN's: no squashing; samples are clipped to [-1, 1]
-    only when they become pixels).
+    not followed by batch norm, so the only one where a bias is not redundant).
     """
 
     def __init__(self, z_dim: int = 100, data_shape: tuple[int, ...] = (1, 32, 32), width: int | None = None,
-                 g_width: int | None = None, d_width: int | None = None, output_bias: bool = False,
-                 output: str = "tanh") -> None:
+                 g_width: int | None = None, d_width: int | None = None, output_bias: bool = False) -> None:
         super().__init__(z_dim, data_shape)
         channels, size = self.data_shape[0], self.data_shape[1]
         base, n_up = _plan(size)
@@ -68,7 +57,7 @@ class DCGANGenerator(ganzoo.Generator):
             layers += [nn.ConvTranspose2d(hidden, hidden // 2, 4, 2, 1, bias=False),
                        nn.BatchNorm2d(hidden // 2), nn.ReLU(True)]
             hidden //= 2
-        layers += [nn.ConvTranspose2d(hidden, channels, 4, 2, 1, bias=output_bias), _output_layer(output)]
+        layers += [nn.ConvTranspose2d(hidden, channels, 4, 2, 1, bias=output_bias), nn.Tanh()]  # (B, C, S, S)
         self.net = nn.Sequential(*layers)
         ganzoo.init_normal_(self, 0.02)
 
@@ -80,8 +69,7 @@ class DCGANDiscriminator(ganzoo.Discriminator):
     """(B, C, S, S) -> one logit per sample (B,); ``width`` is the channel count of the first layer (ndf)."""
 
     def __init__(self, data_shape: tuple[int, ...] = (1, 32, 32), width: int | None = None,
-                 g_width: int | None = None, d_width: int | None = None, output_bias: bool = False,
-                 output: str = "tanh") -> None:
+                 g_width: int | None = None, d_width: int | None = None, output_bias: bool = False) -> None:
         super().__init__(data_shape)
         channels, size = self.data_shape[0], self.data_shape[1]
         base, n_down = _plan(size)

@@ -12,9 +12,9 @@ costs; Adam with betas (0, 0.99) for both networks, at a constant 1.6e-3 (ganzoo
 MNIST 32x32, seed 0, 6000 steps, the tracked MNIST-classifier FID ends at 38.9 at 2e-4, 26.9 at 4e-4, 17.6 at
 8e-4 and 11.3 at 1.6e-3, and Inception FID against the test split at 26.11, 16.07, 13.62 and 13.99; decaying the
 rate over the second half made it worse; docs/variants.md); an EMA generator with decay 0.9995. One departure
-from the paper's networks beyond their size: G ends in DCGAN's tanh, where R3GAN's ends linear. With the linear
-output (``--net 'output="linear"'``) half of the background pixels miss black and the Inception FID rose from
-13.99 / 13.64 to 54.95 / 39.93 (seeds 0 / 1; docs/variants.md).
+from the paper's networks beyond their size: G ends in DCGAN's tanh (the ``ganzoo.Generator`` contract: images in
+[-1, 1]), where R3GAN's ends linear. Trained with a linear output (commit 1598f0d), half of the background pixels
+missed black and the Inception FID rose from 13.99 / 13.64 to 54.95 / 39.93 (seeds 0 / 1; docs/variants.md).
 
 This is the zoo's modern recipe: it touches no engine file, only registered parts (a loss, two regularisers, two
 network builders). docs/benchmarks.md compares it with dcgan per minute of training.

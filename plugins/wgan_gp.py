@@ -34,7 +34,7 @@ class WGANGPCritic(ganzoo.Discriminator):
 
     def __init__(self, data_shape: tuple[int, ...] = (1, 32, 32), width: int | None = None,
                  norm: str = "layer", g_width: int | None = None, d_width: int | None = None,
-                 output_bias: bool = False, output: str = "tanh") -> None:
+                 output_bias: bool = False) -> None:
         super().__init__(data_shape)
         channels, size = self.data_shape[0], self.data_shape[1]
         base, n_down = _plan(size)
@@ -57,8 +57,8 @@ class WGANGPGenerator(DCGANGenerator):
 
     def __init__(self, z_dim: int = 100, data_shape: tuple[int, ...] = (1, 32, 32), width: int | None = None,
                  norm: str = "layer", g_width: int | None = None, d_width: int | None = None,
-                 output_bias: bool = False, output: str = "tanh") -> None:
-        super().__init__(z_dim, data_shape, width, g_width=g_width, output_bias=output_bias, output=output)
+                 output_bias: bool = False) -> None:
+        super().__init__(z_dim, data_shape, width, g_width=g_width, output_bias=output_bias)
 
 
 @ganzoo.hookimpl

@@ -156,7 +156,7 @@ def _check_resume_options(ctx: click.Context, resume: str) -> None:
               "hf://OWNER/NAME, a run directory or a checkpoint of the same variant and shapes.")
 @click.option("--net", "nets", multiple=True, metavar="KEY=VALUE",
               help="Set an option of the variant's network builders (e.g. g_width=64, output_bias=true; values "
-                   "are JSON, so a string is quoted: 'output=\"linear\"'). Repeatable; `ganzoo info VARIANT` lists the "
+                   "are JSON, so a string is quoted: 'norm=\"none\"'). Repeatable; `ganzoo info VARIANT` lists the "
                    "options and their defaults.")
 @click.option("--lr-g", type=float)
 @click.option("--lr-d", type=float)
