@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import json
 from typing import Any
 
 from ganzoo.errors import ConfigError
@@ -38,6 +39,8 @@ def build(spec: VariantSpec, data_shape: tuple[int, ...], z_dim: int | None = No
         options = {**options, "num_classes": num_classes}
     elif num_classes:
         raise ConfigError(f"variant {spec.name!r} is unconditional: it takes no classes")
+    for builder in (spec.generator, spec.discriminator):
+        _check_option_types(spec.name, builder, options)
     try:
         generator = spec.generator(z_dim=z, data_shape=data_shape, **options)
         discriminator = spec.discriminator(data_shape=data_shape, **options)
@@ -55,6 +58,45 @@ def build(spec: VariantSpec, data_shape: tuple[int, ...], z_dim: int | None = No
         raise ConfigError(f"variant {spec.name!r} built networks for {generator.num_classes} / "
                           f"{discriminator.num_classes} classes, not {num_classes}")
     return generator, discriminator
+
+
+_SIMPLE_TYPES: dict[str, type] = {"int": int, "float": float, "bool": bool, "str": str, "None": type(None)}
+_TYPE_WORDS = {int: "an integer", float: "a number", bool: "true or false", str: "a string", type(None): "null"}
+
+
+def _declared_types(parameter: inspect.Parameter) -> tuple[type, ...] | None:
+    """The types a parameter's annotation admits when it is made of int, float, bool, str and None only
+    (``int | None``); else None, and the value goes unchecked."""
+    annotation = parameter.annotation
+    if isinstance(annotation, str):  # postponed annotations: "int | None"
+        names = [name.strip() for name in annotation.split("|")]
+        return tuple(_SIMPLE_TYPES[n] for n in names) if all(n in _SIMPLE_TYPES for n in names) else None
+    members = getattr(annotation, "__args__", (annotation,))
+    members = tuple(type(None) if m is None else m for m in members)
+    return members if all(m in _TYPE_WORDS for m in members) else None
+
+
+def _fits(value: Any, types: tuple[type, ...]) -> bool:
+    if isinstance(value, bool):  # bool is an int to Python, not to a user who typed true
+        return bool in types
+    if isinstance(value, int) and float in types:
+        return True
+    return isinstance(value, types)
+
+
+def _check_option_types(variant: str, builder: Any, options: dict[str, Any]) -> None:
+    """Refuse an option whose value does not match the builder's annotation (``output_bias="false"`` would
+    otherwise build the bias it names, a string being true)."""
+    try:
+        parameters = inspect.signature(builder).parameters
+    except (TypeError, ValueError):
+        return
+    for key, value in options.items():
+        types = _declared_types(parameters[key]) if key in parameters else None
+        if types is not None and not _fits(value, types):
+            expected = " or ".join(_TYPE_WORDS[t] for t in types)
+            raise ConfigError(f"variant {variant!r}: network option {key!r} takes {expected}, "
+                              f"got {json.dumps(value)}")
 
 
 def network_options(spec: VariantSpec) -> set[str] | None:

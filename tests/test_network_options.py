@@ -51,6 +51,10 @@ def test_net_options_change_the_networks_and_survive_a_resume(folder, tmp_path, 
     ("depth=3", "variant 'dcgan' has no network option 'depth'; "
                 "its options: d_width, g_width, output_bias, width"),
     ("g_widht=3", "variant 'dcgan' has no network option 'g_widht'; did you mean 'g_width'?"),
+    ('output_bias="false"', 'variant \'dcgan\': network option \'output_bias\' takes true or false, got "false"'),
+    ("output_bias=1", "variant 'dcgan': network option 'output_bias' takes true or false, got 1"),
+    ("g_width=1.5", "variant 'dcgan': network option 'g_width' takes an integer or null, got 1.5"),
+    ('g_width="64"', 'variant \'dcgan\': network option \'g_width\' takes an integer or null, got "64"'),
 ])
 def test_bad_net_options_are_one_line_errors(folder, tmp_path, capsys, edit, message):
     out = tmp_path / "run"
