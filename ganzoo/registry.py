@@ -105,6 +105,8 @@ class VariantSpec:
 
     def __post_init__(self) -> None:
         _check_name(self.name, "variant")
+        if self.name != self.name.lower():  # users type variant names; one spelling each
+            raise PluginError(f"variant name must be lowercase, got {self.name!r}")
         if not callable(self.generator) or not callable(self.discriminator):
             raise PluginError(f"variant {self.name!r}: generator and discriminator must be callables")
         if not isinstance(self.loss, str) or not self.loss:

@@ -103,4 +103,4 @@ def test_create_applies_the_variant_defaults_and_the_callers_options_on_top() ->
 
 def test_info_lists_the_options_net_can_set(capsys) -> None:
     assert _cli("info", "dcgan") == 0
-    assert "--net options:  d_width, g_width, output_bias, width" in capsys.readouterr().out
+    assert "--net options:  d_width=null, g_width=64, output_bias=false, width=null" in capsys.readouterr().out

@@ -193,3 +193,15 @@ def test_shell_completion_offers_every_variant_a_plugin_registers(third_party_si
     assert "tiny-gan" not in complete("ganzoo sample --pretrained mnist ") and "dcgan" in complete(
         "ganzoo sample --pretrained mnist ")
     assert "pretrained:dcgan/mnist" in complete("ganzoo sample pretrained:d")
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("MyGAN", "variant name must be lowercase, got 'MyGAN'"),
+    ("my gan", "without spaces or ':'"), ("my:gan", "without spaces or ':'"),
+])
+def test_a_variant_name_is_one_lowercase_word(name: str, message: str):
+    from ganzoo_plugins.dcgan import DCGANDiscriminator, DCGANGenerator
+
+    with pytest.raises(PluginError, match=message):
+        ganzoo.VariantSpec(name=name, summary="", generator=DCGANGenerator, discriminator=DCGANDiscriminator,
+                           loss="non_saturating")

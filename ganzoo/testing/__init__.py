@@ -15,6 +15,7 @@ from ganzoo.testing.contract import (
     check_checkpoint_roundtrip,
     check_determinism,
     check_gradients,
+    check_labels,
     check_shapes,
     check_spec,
     check_train_step,
@@ -23,8 +24,8 @@ from ganzoo.testing.contract import (
 )
 
 __all__ = [
-    "CHECKS", "ContractCase", "check_checkpoint_roundtrip", "check_determinism", "check_gradients", "check_shapes",
-    "check_spec", "check_train_step", "check_variant", "contract_cases", "contract_tests",
+    "CHECKS", "ContractCase", "check_checkpoint_roundtrip", "check_determinism", "check_gradients", "check_labels",
+    "check_shapes", "check_spec", "check_train_step", "check_variant", "contract_cases", "contract_tests",
 ]
 
 

@@ -195,8 +195,9 @@ def _finite(t: torch.Tensor) -> bool:
 
 def check_spec(variant: str | VariantSpec, image_size: int | None = None, channels: int | None = None,
                registry: Registry | None = None, data_kind: str | None = None) -> None:
-    """The spec is usable as registered: summary and paper given, its loss registered, and ``ganzoo train NAME``
-    with no options would run (default image size supported, default dataset registered and of a supported kind)."""
+    """The spec is usable as registered: a summary given, the paper (if given) a link, positive default steps,
+    batch size, z_dim and n_critic, and ``ganzoo train NAME`` with no options would run (default image size
+    supported, default dataset, when registered, of a supported kind)."""
     t = _target(variant, image_size, channels, registry, data_kind)
     spec, d = t.spec, t.spec.defaults
     if not spec.summary.strip():
