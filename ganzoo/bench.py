@@ -340,7 +340,7 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
                      "variant": spec.name, "plugin": _plugin_version(registry, spec.name),
                      "data_shape": list(loaded.generator.data_shape), "z_dim": loaded.generator.z_dim,
                      "classes": classes, "seed": train_cfg.seed, "sample_seed": sample_seed, "num_samples": n,
-                     "network": train_cfg.network or {}}  # widths, output, ...: another untrained network
+                     "network": train_cfg.network or {}}  # other widths or norms: another untrained network
     if image_data:
         baseline: list[torch.Tensor] = []  # the untrained network's n samples, drawn only if a score needs them
 

@@ -99,11 +99,22 @@ def _check_option_types(variant: str, builder: Any, options: dict[str, Any]) -> 
                               f"got {json.dumps(value)}")
 
 
+_SHAPE_PARAMETERS = ("z_dim", "data_shape", "num_classes")  # set by ganzoo, not network options
+
+
 def network_options(spec: VariantSpec) -> set[str] | None:
     """The keyword options the variant's two network builders take (beyond the shapes and classes), or None when
     a builder takes arbitrary ``**kwargs`` and so does not say."""
-    names: set[str] = set()
-    for builder in (spec.generator, spec.discriminator):
+    defaults = network_option_defaults(spec)
+    return None if defaults is None else set(defaults)
+
+
+def network_option_defaults(spec: VariantSpec) -> dict[str, Any] | None:
+    """Each network option with the value a default run builds with: the variant's (``spec.defaults.network``),
+    else the builder's own (G's where both declare one; None where neither does). None when a builder takes
+    arbitrary ``**kwargs``."""
+    own: dict[str, Any] = {}
+    for builder in (spec.discriminator, spec.generator):  # G last, so its default wins
         try:
             parameters = inspect.signature(builder).parameters.values()
         except (TypeError, ValueError):
@@ -111,9 +122,9 @@ def network_options(spec: VariantSpec) -> set[str] | None:
         for p in parameters:
             if p.kind is p.VAR_KEYWORD:
                 return None
-            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
-                names.add(p.name)
-    return names - {"z_dim", "data_shape", "num_classes"}
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in _SHAPE_PARAMETERS:
+                own[p.name] = own.get(p.name) if p.default is p.empty else p.default
+    return {name: spec.defaults.network.get(name, default) for name, default in own.items()}
 
 
 def create(name: str, image_size: int | None = None, channels: int | None = None, z_dim: int | None = None,

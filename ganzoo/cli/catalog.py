@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import warnings
-from typing import Any
 
 import click
 
@@ -46,21 +44,11 @@ def list_cmd(pattern: str, as_json: bool) -> None:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
 
-def _option_defaults(spec: Any, options: set[str]) -> dict[str, Any]:
-    """Each network option with the value a default run builds with: the variant's, else the builder's own."""
-    own: dict[str, Any] = {}
-    for builder in (spec.discriminator, spec.generator):  # G's default wins where both declare one
-        for p in inspect.signature(builder).parameters.values():
-            if p.name in options and p.default is not p.empty:
-                own[p.name] = p.default
-    return {name: spec.defaults.network.get(name, own.get(name)) for name in options}
-
-
 @click.command()
 @click.argument("name", shell_complete=variant_completer())
 def info(name: str) -> None:
     """Show everything about variant NAME: paper, loss, defaults, supported shapes, parameter counts."""
-    from ganzoo.models import build, data_shape_for, default_classes, network_options
+    from ganzoo.models import build, data_shape_for, default_classes, network_option_defaults
 
     registry = load_registry()
     entry = registry.entry("variant", name)
@@ -70,10 +58,9 @@ def info(name: str) -> None:
     g, disc = build(spec, shape, num_classes=default_classes(spec, registry),
                     **(d.network if len(shape) == 3 else {}))
     networks = ", ".join(f"{k}={v}" for k, v in d.network.items()) or "the network builders' own defaults"
-    options = network_options(spec)
+    options = network_option_defaults(spec)
     settable = ("any (its builders take **kwargs)" if options is None
-                else ", ".join(f"{k}={json.dumps(v)}" for k, v in sorted(_option_defaults(spec, options).items()))
-                or "none")
+                else ", ".join(f"{k}={json.dumps(v)}" for k, v in sorted(options.items())) or "none")
     lines = [
         f"{spec.name}: {spec.summary}",
         f"  paper:          {spec.paper or '-'}",
