@@ -25,7 +25,7 @@ from ganzoo.engine.loop import Trainer
 from ganzoo.engine.rundir import RunDir
 from ganzoo.errors import ConfigError
 from ganzoo.plugins import get_registry
-from ganzoo.registry import network_edits
+from ganzoo.specs import network_edits
 
 
 def main() -> None:

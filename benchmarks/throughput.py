@@ -49,7 +49,8 @@ from ganzoo.data import ArrayData, DataRequest
 from ganzoo.engine import RunDir, TrainConfig, Trainer
 from ganzoo.engine.layout import to_channels_last
 from ganzoo.plugins import get_registry
-from ganzoo.registry import DatasetSpec, LossSpec, Registry, VariantSpec
+from ganzoo.registry import Registry
+from ganzoo.specs import DatasetSpec, LossSpec, VariantSpec
 
 RANDOM_DATASET = "throughput-random"
 NUM_IMAGES = 1024  # random images held in memory; each epoch is 1024 // batch batches

@@ -24,7 +24,7 @@ _LAZY = {
     "Logger": "ganzoo.loggers",
     **dict.fromkeys(("DatasetSpec", "ExporterSpec", "ExtractorSpec", "LabLayerSpec", "LoggerSpec", "LossSpec",
                      "OptimizerSpec", "PretrainedSpec", "RegulariserSpec", "TrainDefaults", "VariantSpec"),
-                    "ganzoo.registry"),
+                    "ganzoo.specs"),
     **dict.fromkeys(("bench", "create", "export", "fid", "interpolate", "list_variants", "load", "sample", "train"),
                     "ganzoo.api"),
 }
@@ -69,7 +69,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time the names abov
     from ganzoo.hookspecs import hookimpl
     from ganzoo.interfaces import Discriminator, Generator, LabProbe, Loss, PenaltyInputs, Regulariser, init_normal_
     from ganzoo.loggers import Logger
-    from ganzoo.registry import (
+    from ganzoo.specs import (
         DatasetSpec,
         ExporterSpec,
         ExtractorSpec,

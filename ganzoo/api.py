@@ -23,7 +23,8 @@ from ganzoo.interfaces import Discriminator, Generator, generate
 from ganzoo.latent import check_truncation, noise, walk
 from ganzoo.models import build, create
 from ganzoo.progress import ProgressFactory, no_progress
-from ganzoo.registry import Registry, VariantSpec
+from ganzoo.registry import Registry
+from ganzoo.specs import VariantSpec
 
 if TYPE_CHECKING:
     from ganzoo.bench import BenchResult

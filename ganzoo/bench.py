@@ -34,7 +34,8 @@ from ganzoo.errors import ConfigError
 from ganzoo.interfaces import generate
 from ganzoo.models import build
 from ganzoo.progress import ProgressFactory, no_progress
-from ganzoo.registry import DatasetSpec, Registry
+from ganzoo.registry import Registry
+from ganzoo.specs import DatasetSpec
 
 DEFAULT_IMAGE_SAMPLES = 2100  # > 2048, the Inception feature dimension: FID needs more samples than dimensions
 DEFAULT_POINT_SAMPLES = 2500

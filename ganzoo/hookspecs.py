@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from ganzoo.registry import (
+    from ganzoo.specs import (
         DatasetSpec,
         ExporterSpec,
         ExtractorSpec,

@@ -9,7 +9,8 @@ from typing import Any
 
 from ganzoo.errors import ConfigError
 from ganzoo.interfaces import Discriminator, Generator
-from ganzoo.registry import Registry, VariantSpec
+from ganzoo.registry import Registry
+from ganzoo.specs import VariantSpec
 
 
 def data_shape_for(spec: VariantSpec, image_size: int | None, channels: int | None,

@@ -24,7 +24,8 @@ import pluggy
 
 from ganzoo import hookspecs
 from ganzoo.errors import PluginError
-from ganzoo.registry import (
+from ganzoo.registry import Registry
+from ganzoo.specs import (
     DatasetSpec,
     ExporterSpec,
     ExtractorSpec,
@@ -32,7 +33,6 @@ from ganzoo.registry import (
     LoggerSpec,
     LossSpec,
     PretrainedSpec,
-    Registry,
     RegulariserSpec,
     VariantSpec,
 )

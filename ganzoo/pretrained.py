@@ -43,7 +43,8 @@ from ganzoo.errors import CheckpointError, ConfigError
 if TYPE_CHECKING:
     from ganzoo.api import LoadedRun
     from ganzoo.engine.config import TrainConfig
-    from ganzoo.registry import PretrainedSpec, Registry
+    from ganzoo.registry import Registry
+    from ganzoo.specs import PretrainedSpec
 
 MODEL_FILE = "model.safetensors"
 PRETRAINED, HUB = "pretrained:", "hf://"

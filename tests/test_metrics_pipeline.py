@@ -23,7 +23,8 @@ from ganzoo.metrics.pipeline import METRIC_KEYS, FeatureSet, extract, score
 from ganzoo.metrics.reference import cache_path, reference_features, reference_order
 from ganzoo.metrics.sources import compare, load_source, source_kind
 from ganzoo.metrics.stats import StreamingStats
-from ganzoo.registry import DatasetSpec, ExtractorSpec, Registry
+from ganzoo.registry import Registry
+from ganzoo.specs import DatasetSpec, ExtractorSpec
 
 SIZE = 8  # test images are 8 x 8
 

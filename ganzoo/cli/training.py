@@ -60,7 +60,7 @@ def _rank_argv(ctx: click.Context) -> list[str]:
 
 def _network(spec, edits: tuple[str, ...]) -> dict | None:
     """The variant's default network options changed by ``--net KEY=VALUE`` edits (None when there are none)."""
-    from ganzoo.registry import network_edits
+    from ganzoo.specs import network_edits
 
     if not edits:
         return None

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ganzoo.errors import ConfigError
-from ganzoo.registry import Registry, VariantSpec, check_network, check_regularisers
+from ganzoo.registry import Registry
+from ganzoo.specs import VariantSpec, check_network, check_regularisers
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,8 @@ from ganzoo.errors import CheckpointError, ConfigError, GanzooError
 from ganzoo.interfaces import PenaltyInputs, discriminate, generate
 from ganzoo.loggers import Loggers
 from ganzoo.models import build
-from ganzoo.registry import LossSpec, Registry, RegulariserSpec, VariantSpec
+from ganzoo.registry import Registry
+from ganzoo.specs import LossSpec, RegulariserSpec, VariantSpec
 
 
 class TrainingDiverged(GanzooError):

@@ -23,7 +23,8 @@ from ganzoo.engine import RunDir, StepStats, TrainConfig, Trainer, resolve
 from ganzoo.errors import ConfigError
 from ganzoo.interfaces import LabProbe
 from ganzoo.lab.encode import Box, LayerError, _rounded, encode
-from ganzoo.registry import LAB_LAYER_KINDS, LabLayerSpec, Registry
+from ganzoo.registry import Registry
+from ganzoo.specs import LAB_LAYER_KINDS, LabLayerSpec
 
 SHOWN = 500  # generated samples drawn per frame (fixed noise), and real samples drawn once
 SCORED = 2500  # generated samples the dataset's evaluate scores per frame: ganzoo bench's count for points

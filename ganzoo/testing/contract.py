@@ -32,7 +32,8 @@ from ganzoo.engine.rundir import RunDir
 from ganzoo.errors import ConfigError, UnknownNameError
 from ganzoo.interfaces import Discriminator, Generator, PenaltyInputs, discriminate, generate
 from ganzoo.models import build
-from ganzoo.registry import DatasetSpec, LossSpec, Registry, RegulariserSpec, VariantSpec
+from ganzoo.registry import Registry
+from ganzoo.specs import DatasetSpec, LossSpec, RegulariserSpec, VariantSpec
 
 __all__ = [
     "CHECKS", "NUM_CLASSES", "POINT_DIM", "ContractCase", "check_checkpoint_roundtrip", "check_determinism",

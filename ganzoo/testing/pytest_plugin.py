@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from ganzoo.registry import Registry, VariantSpec
+    from ganzoo.registry import Registry
+    from ganzoo.specs import VariantSpec
 
 
 def contract_tests(variant: str | VariantSpec = "*", *, checks: Iterable[str] | None = None,

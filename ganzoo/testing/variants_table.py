@@ -27,7 +27,8 @@ import re
 import sys
 from pathlib import Path
 
-from ganzoo.registry import OptimizerSpec, Registry, VariantSpec
+from ganzoo.registry import Registry
+from ganzoo.specs import OptimizerSpec, VariantSpec
 
 START, END = "<!-- variants-table:start -->", "<!-- variants-table:end -->"
 COLUMNS = ("Variant", "Paper", "Loss", "n_critic", "Optimizer", "Regularisation", "Image sizes", "Channels", "Data",
