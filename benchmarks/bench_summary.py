@@ -15,7 +15,9 @@ import argparse
 import json
 from pathlib import Path
 
-from ganzoo.bench import BenchResult, compare, summarize_seeds
+from ganzoo.bench import BenchResult
+from ganzoo.report import write_comparison
+from ganzoo.seed_summary import summarize_seeds
 
 
 def main() -> None:
@@ -32,7 +34,7 @@ def main() -> None:
         summary = summarize_seeds(results, args.out)
         print(f"{summary.variant} over seeds {summary.seeds}: {summary.headline}\n{summary.path}")
     else:
-        print(compare(results, args.out))
+        print(write_comparison(results, args.out))
 
 
 if __name__ == "__main__":

@@ -3,15 +3,13 @@
 Every score comes with two references at the same sample count so a reader can interpret it: the *floor*
 (real training images against the real test images: the best a perfect generator could expect at this N) and the
 *baseline* (the same network at step 0, untrained, from the same seed). Both are the same for every run that shares
-their inputs, so they are computed once and cached (:func:`cached_score`); only the trained generator is scored
-afresh.
+their inputs, so they are computed once and cached (:func:`ganzoo.cache.cached_score`); only the trained generator
+is scored afresh.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import platform
 import sys
 import time
@@ -24,7 +22,7 @@ from typing import Any
 import torch
 
 from ganzoo import __version__
-from ganzoo.cache import cache_dir
+from ganzoo.cache import cached_score
 from ganzoo.data import load_dataset, parse_dataset_name, to_uint8_images
 from ganzoo.engine import Events, TrainConfig, find_run, resolve
 from ganzoo.engine import train as train_run
@@ -141,31 +139,6 @@ def _generate(generator: torch.nn.Module, n: int, seed: int, device: torch.devic
         if progress is not None:
             progress(len(x))
     return torch.cat(chunks).contiguous()
-
-
-def cached_score(key: dict[str, Any], compute: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], bool]:
-    """``compute()``'s JSON-able result, stored under ``cache_dir("scores")`` by ``key``; (result, from_cache).
-
-    For scores that depend on nothing a training run changes (the real-vs-real floor, the untrained network), so
-    that a benchmark computes them once per configuration. An unreadable cache entry is recomputed and replaced.
-    """
-    from ganzoo.engine.checkpoint import atomic_write
-
-    text = json.dumps(key, sort_keys=True, default=str)
-    path = cache_dir("scores") / f"{key.get('kind', 'score')}-{hashlib.sha256(text.encode()).hexdigest()[:20]}.json"
-    try:
-        stored = json.loads(path.read_text())
-        if stored.get("key") == json.loads(text):
-            return stored["result"], True
-    except (OSError, ValueError, AttributeError, KeyError):
-        pass
-    result = json.loads(json.dumps(compute(), default=float))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps({"key": json.loads(text), "result": result})))
-    except OSError:
-        pass  # an unwritable cache costs a recomputation next time, not this result
-    return result, False
 
 
 def _machine(device: torch.device) -> dict[str, Any]:
@@ -459,77 +432,6 @@ def _plugin_version(registry: Registry, variant: str) -> str:
     plugin = registry.entry("variant", variant).plugin
     info = get_plugins().infos.get(plugin)
     return f"{plugin} {info.distribution if info else ''} {info.version if info else ''}".strip()
-
-
-def compare(results: list[BenchResult], out: Path) -> Path:
-    """One comparison table (markdown) and plot across several benchmark results."""
-    from ganzoo.report import write_comparison
-
-    return write_comparison(results, Path(out))
-
-
-@dataclass
-class SeedSummary:
-    """Mean and standard deviation of one variant's benchmarks over several seeds."""
-
-    variant: str
-    seeds: list[int]
-    table: dict[str, dict[str, float | None]]  # "extractor metric" -> {"mean", "sd", "min", "max"}
-    path: Path
-
-    @property
-    def headline(self) -> str:
-        fids = [f"{key} {v['mean']:.2f} ± {v['sd']:.2f}" for key, v in self.table.items()
-                if key.endswith(" fid") and v["mean"] is not None]
-        return "; ".join(fids) or "no FID"
-
-
-_SUMMARISED = ("fid", "kid_mean", "precision", "recall", "is_mean", "modes_covered", "mode_kl")
-
-
-def summarize_seeds(results: list[BenchResult], out: Path) -> SeedSummary:
-    """``seeds.md`` / ``seeds.json`` in ``out``: each score's mean ± sample standard deviation over the seeds (and
-    training time), plus the quality-per-minute overlay of the runs."""
-    import statistics
-
-    from ganzoo.engine.checkpoint import atomic_write
-
-    out.mkdir(parents=True, exist_ok=True)
-    first = results[0].metrics
-    columns: dict[str, list[float]] = {}
-    for result in results:
-        for extractor, block in result.metrics.get("scores", {}).items():
-            for key in _SUMMARISED:
-                value = block["final"].get(key)
-                if isinstance(value, (int, float)):
-                    columns.setdefault(f"{extractor} {key}", []).append(float(value))
-        for key, value in result.metrics.get("toy", {}).get("final", {}).items():
-            if isinstance(value, (int, float)):
-                columns.setdefault(f"toy {key}", []).append(float(value))
-        columns.setdefault("training s", []).append(float(result.metrics["train"].get("train_s") or 0.0))
-    table = {key: {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0,
-                   "min": min(values), "max": max(values), "values": values}
-             for key, values in columns.items() if len(values) == len(results)}
-    seeds = [r.metrics["seed"] for r in results]
-    summary = SeedSummary(first["variant"], seeds, table, out / "seeds.md")
-    lines = [f"# {summary.variant} on {first['dataset']}: {len(seeds)} seeds ({', '.join(map(str, seeds))})", "",
-             f"N = {first['num_samples']} generated samples against the test split per seed; sd is the sample "
-             "standard deviation over seeds.", "",
-             "| score | mean ± sd | min | max | per seed |", "|---|---:|---:|---:|---|"]
-    for key, v in table.items():
-        lines.append(f"| {key} | {v['mean']:.4g} ± {v['sd']:.2g} | {v['min']:.4g} | {v['max']:.4g} | "
-                     f"{', '.join(f'{x:.4g}' for x in v['values'])} |")
-    lines += ["", "Reports: " + ", ".join(f"`{r.report_md}`" for r in results), ""]
-    from ganzoo.report import write_comparison
-
-    write_comparison(results, out)
-    if (out / "quality_per_minute.png").exists():
-        lines += ["![quality per minute](quality_per_minute.png)", ""]
-    atomic_write(out / "seeds.md", lambda tmp: Path(tmp).write_text("\n".join(lines)))
-    atomic_write(out / "seeds.json", lambda tmp: Path(tmp).write_text(json.dumps(
-        {"variant": summary.variant, "seeds": seeds, "num_samples": first["num_samples"], "scores": table,
-         "reports": [str(r.report_md) for r in results]}, indent=2)))
-    return summary
 
 
 class _CallableModule(types.ModuleType):

@@ -112,3 +112,26 @@ def test_bench_step0_baseline_is_the_trainers_initial_network(tmp_path, image_fo
     g, _ = build(registry.variant("dcgan"), trainer.G.data_shape, trainer.G.z_dim, **trainer.config.network)
     for a, b in zip(g.state_dict().values(), trainer.G.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_a_seed_summary_is_the_mean_and_sample_sd_of_each_seeds_scores(tmp_path):
+    import statistics
+
+    from ganzoo.seed_summary import summarize_seeds
+
+    image_folder = make_image_folder(tmp_path / "images", n=200)
+    registry = registry_with(pixel_stats_plugin())
+    results = [run_bench(BenchConfig(variant="dcgan", dataset=f"folder:{image_folder}", steps=2, batch_size=8,
+                                     num_samples=16, extractors=("pixel-stats",), seed=seed,
+                                     out=str(tmp_path / f"s{seed}"), device="cpu"), registry=registry)
+               for seed in (0, 1, 2)]
+    summary = summarize_seeds(results, tmp_path / "seeds")
+    fids = [r.metrics["scores"]["pixel-stats"]["final"]["fid"] for r in results]
+    assert len(set(fids)) == 3  # three different networks
+    row = summary.table["pixel-stats fid"]
+    assert row["mean"] == statistics.fmean(fids) and row["sd"] == statistics.stdev(fids)
+    assert (row["min"], row["max"], row["values"]) == (min(fids), max(fids), fids)
+    assert summary.seeds == [0, 1, 2] and summary.headline == f"pixel-stats fid {row['mean']:.2f} ± {row['sd']:.2f}"
+    stored = json.loads((tmp_path / "seeds" / "seeds.json").read_text())
+    assert stored["scores"]["pixel-stats fid"]["mean"] == row["mean"] and stored["seeds"] == [0, 1, 2]
+    assert f"| pixel-stats fid | {row['mean']:.4g} ± {row['sd']:.2g} |" in (tmp_path / "seeds" / "seeds.md").read_text()

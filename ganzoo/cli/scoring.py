@@ -48,7 +48,9 @@ def bench(names, all_, dataset, data_dir, steps, batch_size, seed, seeds, device
     A finished run of the same configuration in the report directory is reused (said even with -q); options may
     come from a TOML file (--config bench.toml, keys as the options).
     """
-    from ganzoo.bench import BenchConfig, compare, run_bench, summarize_seeds
+    from ganzoo.bench import BenchConfig, run_bench
+    from ganzoo.report import write_comparison
+    from ganzoo.seed_summary import summarize_seeds
 
     seed_list = _seed_list(seeds) if seeds else [seed]
     if seeds and (run_dir or checkpoint):
@@ -113,7 +115,7 @@ def bench(names, all_, dataset, data_dir, steps, batch_size, seed, seeds, device
             click.echo(f"seed summary: {summary.path}")
         results += per_seed
     if len(names) > 1:
-        table = compare(results, Path(out or "bench-runs"))
+        table = write_comparison(results, Path(out or "bench-runs"))
         click.echo(f"comparison: {table}")
         if sum(r.lab is not None for r in results) > 1:
             click.echo(f"side by side: {table.parent / 'lab.html'}")
