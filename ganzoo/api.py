@@ -14,8 +14,8 @@ import torch
 from ganzoo.engine import checkpoint as ckpt
 from ganzoo.engine.config import TrainConfig
 from ganzoo.engine.device import select_device
+from ganzoo.engine.events import Events
 from ganzoo.engine.layout import prefer_channels_last
-from ganzoo.engine.loop import Events
 from ganzoo.engine.rundir import RunDir, find_run
 from ganzoo.engine.training import train as _train
 from ganzoo.errors import CheckpointError, ConfigError, UnknownNameError

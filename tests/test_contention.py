@@ -76,7 +76,7 @@ def test_a_long_cpu_run_warns_once_at_its_start_and_a_short_one_does_not_check(i
     monkeypatch.setattr(training, "check_cpu", busy)
     monkeypatch.setattr(training, "_LOAD_CHECK_STEPS", 3)
     from ganzoo.engine.config import TrainConfig
-    from ganzoo.engine.loop import Events
+    from ganzoo.engine.events import Events
 
     warnings: list[str] = []
     config = TrainConfig("dcgan", dataset=f"folder:{image_folder}", image_size=32, batch_size=4, z_dim=8,

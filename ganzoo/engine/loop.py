@@ -1,30 +1,29 @@
 """The Trainer: one step of every variant (``n_critic`` discriminator steps, then one generator step), EMA,
-FID tracking and checkpoints of its state. The run around it (checks, run directory, the loop) is
-:mod:`ganzoo.engine.training`."""
+FID tracking and checkpoints of its state (what a checkpoint holds is :mod:`ganzoo.engine.state`). The run around
+it (checks, run directory, the loop) is :mod:`ganzoo.engine.training`; what it reports, :mod:`ganzoo.engine.events`."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import math
 import random
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ganzoo import __version__
 from ganzoo.data import ArrayData, load_dataset
 from ganzoo.engine import checkpoint as ckpt
+from ganzoo.engine import state
 from ganzoo.engine.batches import BatchStream
 from ganzoo.engine.config import TrainConfig, resolve, run_record
 from ganzoo.engine.device import select_device
 from ganzoo.engine.distributed import World, rank_device
 from ganzoo.engine.ema import EMA
+from ganzoo.engine.events import StepStats
 from ganzoo.engine.layout import prefer_channels_last
 from ganzoo.engine.rundir import RunDir
 from ganzoo.errors import CheckpointError, ConfigError, GanzooError
@@ -37,26 +36,6 @@ from ganzoo.specs import LossSpec, RegulariserSpec, VariantSpec
 
 class TrainingDiverged(GanzooError):
     """A loss or weight became NaN or infinite."""
-
-
-@dataclass
-class StepStats:
-    """What one generator step produced; handed to the progress callback and written to metrics.jsonl."""
-
-    step: int
-    d_loss: float
-    g_loss: float
-    d_real: float  # mean D score on real data
-    d_fake: float  # mean D score on generated data
-    penalties: dict[str, float]  # unweighted value of each regulariser's penalty at the last D step that applied it
-    images_per_s: float
-    elapsed_s: float  # wall time since this process started training
-    train_s: float = 0.0  # seconds spent in training steps since the run began, across resumes
-
-    def as_dict(self) -> dict[str, float | int]:
-        out = {k: v for k, v in self.__dict__.items() if k != "penalties"}
-        out.update(self.penalties)
-        return out
 
 
 @dataclass
@@ -86,27 +65,6 @@ class GStep:
 
     loss: torch.Tensor  # G's loss, penalties included
     penalties: dict[str, torch.Tensor]  # unweighted value of each G-step penalty applied (logged as NAME_g)
-
-
-@dataclass
-class Events:
-    """Optional callbacks, so the engine never prints: the CLI draws a progress bar from these."""
-
-    on_start: Callable[[int, int], None] | None = None  # (first step, last step)
-    on_step: Callable[[StepStats], None] | None = None
-    on_checkpoint: Callable[[int, Path], None] | None = None
-    on_warning: Callable[[str], None] | None = None  # one-line notes: skipped checkpoints, set-aside files
-    on_info: Callable[[str], None] | None = None  # one-line facts worth showing, e.g. the process layout
-    on_fid: Callable[[dict], None] | None = None  # a FID-while-training record (see ganzoo.engine.tracking)
-    extra: dict = field(default_factory=dict)
-
-    def warn(self, message: str) -> None:
-        if self.on_warning:
-            self.on_warning(message)
-
-    def info(self, message: str) -> None:
-        if self.on_info:
-            self.on_info(message)
 
 
 def seed_everything(seed: int) -> None:
@@ -178,7 +136,7 @@ class Trainer:
                                   "so this run is not the single-process run with the same global batch")
         self.G, self.D = g.to(self.device), d.to(self.device)
         # a resumed run restores its own checkpoint: its --init source is not read again (it may be gone by now)
-        init = self._initial_weights(registry) if config.init and not resume else None
+        init = state.load_initial_weights(self, registry) if config.init and not resume else None
         self.channels_last = prefer_channels_last(self.device, self.G, self.D, data_shape, config.z_dim)
         defaults = self.spec.defaults
         self.opt_g = _with_lr(defaults.g_optimizer, config.lr_g).build(self.G.parameters())
@@ -254,35 +212,6 @@ class Trainer:
         for augment in self.augments:
             x = augment(x)
         return x
-
-    def _initial_weights(self, registry: Registry) -> dict[str, torch.Tensor]:
-        """Load ``--init`` weights into G and D (fine-tuning); they must be this variant's, for data of this shape,
-        built with the same network options. Returns the tensors (the EMA generator's, if any, load later)."""
-        from ganzoo.pretrained import init_tensors
-
-        source = self.config.init
-        tensors, meta, name = init_tensors(source, registry)
-        theirs = {"variant": meta["variant"], "data shape": tuple(json.loads(meta["data_shape"])),
-                  "z_dim": int(meta["z_dim"]), "classes": int(meta.get("num_classes", "0"))}
-        ours = {"variant": self.spec.name, "data shape": self.G.data_shape, "z_dim": self.G.z_dim,
-                "classes": self.num_classes}
-        for key, value in theirs.items():
-            if value != ours[key]:
-                raise ConfigError(f"--init {name} has {key} {value}, this run {ours[key]}: fine-tuning starts from "
-                                  "weights of the same variant and shapes")
-        try:
-            ckpt.load_module("G", self.G, tensors, Path(str(source)))
-            ckpt.load_module("D", self.D, tensors, Path(str(source)))
-        except CheckpointError:
-            # equal options always fit; other options (e.g. a variant's later default widths) fit when the shapes do
-            options = (TrainConfig.from_dict(json.loads(meta["config"])).network or {}) if "config" in meta else {}
-            if options == self.config.network:
-                raise
-            fix = (f"pass {' '.join(f'--net {k}={json.dumps(v)}' for k, v in options.items())}" if options else
-                   "it predates network options; continue it with `ganzoo train --resume` instead")
-            raise ConfigError(f"--init {name} was built with network options {options}, this run with "
-                              f"{self.config.network}: {fix}") from None
-        return tensors
 
     def _classes(self, dataset: str) -> int:
         """The class count the networks are built for: the dataset's, for a conditional variant; else 0."""
@@ -462,22 +391,7 @@ class Trainer:
         if not self.world.is_main:
             self.checkpoint_step = self.step
             return None
-        tensors = {**ckpt.module_tensors("G", self.G), **ckpt.module_tensors("D", self.D)}
-        if self.ema is not None:
-            tensors.update(ckpt.module_tensors("G_ema", self.sampler))
-        opt_g, opt_g_meta = ckpt.optimizer_tensors("opt_g", self.opt_g)
-        opt_d, opt_d_meta = ckpt.optimizer_tensors("opt_d", self.opt_d)
-        rng, rng_meta = ckpt.rng_state(self.device)
-        tensors.update({**opt_g, **opt_d, **rng})
-        meta = {
-            "variant": self.spec.name, "ganzoo_version": __version__, "torch_version": torch.__version__,
-            "step": str(self.step), "config": self.config.to_json(),
-            "data_shape": json.dumps(list(self.G.data_shape)), "z_dim": str(self.G.z_dim),
-            "num_classes": str(self.num_classes), "class_names": json.dumps(list(self.data.names())),
-            "opt_g": opt_g_meta, "opt_d": opt_d_meta, "rng": rng_meta, "train_seconds": repr(self.train_seconds),
-        }
-        for net, scaler in self.scalers.items():
-            meta[f"scaler_{net}"] = json.dumps(scaler.state_dict())
+        tensors, meta = state.training_state(self)
         path = self.run_dir.checkpoint(self.step)
         ckpt.save_tensors(path, tensors, meta)
         self.checkpoint_step = self.step
@@ -487,27 +401,7 @@ class Trainer:
 
     def load_checkpoint(self, path: Path) -> int:
         """Restore networks, EMA, optimizers, RNGs and step from ``path``; raises :class:`CheckpointError`."""
-        tensors, meta = ckpt.read_checkpoint(path)
-        if meta["variant"] != self.spec.name:
-            raise CheckpointError(f"{path} is a {meta['variant']!r} checkpoint, this run trains {self.spec.name!r}")
-        ema_keys = any(k.startswith("G_ema.") for k in tensors)
-        if ema_keys != (self.ema is not None):
-            raise CheckpointError(f"{path} {'has' if ema_keys else 'lacks'} an EMA generator, this run "
-                                  f"{'does not keep one' if ema_keys else 'keeps one'}")
-        ckpt.load_module("G", self.G, tensors, path)
-        ckpt.load_module("D", self.D, tensors, path)
-        if self.ema is not None:
-            ckpt.load_module("G_ema", self.ema.module, tensors, path)
-        ckpt.load_optimizer("opt_g", self.opt_g, tensors, meta["opt_g"], path)
-        ckpt.load_optimizer("opt_d", self.opt_d, tensors, meta["opt_d"], path)
-        for net, scaler in self.scalers.items():
-            state = meta.get(f"scaler_{net}")  # absent when the run trained without fp16 until now
-            if state and json.loads(state):
-                scaler.load_state_dict(json.loads(state))
-        ckpt.restore_rng(tensors, meta["rng"], path, self.device)
-        self.step = self.checkpoint_step = int(meta["step"])
-        self.train_seconds = float(meta.get("train_seconds", "0"))  # absent from checkpoints before ganzoo 0.2
-        return self.step
+        return state.restore_training_state(self, path)
 
     def restore_latest(self) -> int:
         """Load the newest checkpoint that verifies and fits; returns its step (0 when the run has none yet).

@@ -18,7 +18,8 @@ from ganzoo.engine.config import TrainConfig
 from ganzoo.engine.contention import check_cpu
 from ganzoo.engine.device import select_device
 from ganzoo.engine.distributed import RANK0_FAILED, World, join, leave, world_from_env
-from ganzoo.engine.loop import Events, Trainer
+from ganzoo.engine.events import Events
+from ganzoo.engine.loop import Trainer
 from ganzoo.engine.rundir import RunDir, RunLock, resume_dir
 from ganzoo.errors import ConfigError, GanzooError
 from ganzoo.loggers import LoggerContext, open_loggers
