@@ -25,7 +25,7 @@ from ganzoo.metrics.frechet import frechet_distance
 from ganzoo.metrics.inception_score import inception_score
 from ganzoo.metrics.kid import kernel_inception_distance
 from ganzoo.metrics.precision_recall import precision_recall
-from ganzoo.metrics.stats import StreamingStats, read_npz, stats_from_arrays
+from ganzoo.metrics.stats import StreamingStats, read_npz, stats_from_arrays, write_npz
 
 FORMAT = "ganzoo-features-1"
 METRIC_KEYS = ("fid", "kid_mean", "kid_std", "precision", "recall", "is_mean", "is_std",
@@ -58,8 +58,6 @@ class FeatureSet:
 
     def save(self, path: str | Path, stats_only: bool = False) -> None:
         """Write an ``.npz`` atomically: ``mu``, ``sigma``, ``n`` and, unless ``stats_only``, the kept arrays."""
-        from ganzoo.engine.checkpoint import atomic_write
-
         arrays: dict[str, np.ndarray] = dict(self.stats.arrays())
         arrays["format"] = np.asarray(FORMAT)
         arrays["meta"] = np.asarray(json.dumps(self.meta, sort_keys=True))
@@ -68,12 +66,7 @@ class FeatureSet:
                 value = getattr(self, key)
                 if value is not None:
                     arrays[key] = value
-
-        def write(tmp: str) -> None:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, **arrays)
-
-        atomic_write(Path(path), write)
+        write_npz(path, arrays)
 
     @classmethod
     def load(cls, path: str | Path, dim: int | None = None) -> FeatureSet:

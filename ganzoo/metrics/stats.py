@@ -108,20 +108,23 @@ class StreamingStats:
 
     def save_npz(self, path: str | Path) -> None:
         """Write ``mu``, ``sigma`` and ``n`` to ``path`` atomically (readable by pytorch-fid)."""
-        from ganzoo.engine.checkpoint import atomic_write
-
-        arrays = self.arrays()
-
-        def write(tmp: str) -> None:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, **arrays)
-
-        atomic_write(Path(path), write)
+        write_npz(path, self.arrays())
 
     @classmethod
     def load_npz(cls, path: str | Path, dim: int | None = None) -> StreamingStats:
         """Read ``mu`` / ``sigma`` (and ``n`` when present) from an ``.npz``; ``dim`` checks the dimension."""
         return stats_from_arrays(read_npz(path), str(path), dim)
+
+
+def write_npz(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write ``arrays`` to an ``.npz`` at ``path`` atomically: a reader sees the old file or the whole new one."""
+    from ganzoo.engine.checkpoint import atomic_write
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+
+    atomic_write(Path(path), write)
 
 
 def read_npz(path: str | Path) -> dict[str, np.ndarray]:
