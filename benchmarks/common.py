@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import shlex
 import statistics
 import sys
@@ -17,7 +16,7 @@ from typing import Any
 
 import torch
 
-import ganzoo
+from ganzoo.machine import describe
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -41,26 +40,8 @@ def load_warning() -> str | None:
 
 
 def machine_info(device: torch.device | str = "cpu") -> dict[str, Any]:
-    """Platform, CPU, thread count, library versions, the device and the current load average."""
-    device = torch.device(device)
-    info: dict[str, Any] = {
-        "platform": platform.platform(), "processor": _cpu_name(), "python": platform.python_version(),
-        "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
-        "ganzoo": ganzoo.__version__, "device": str(device), "load_average": load_average(),
-    }
-    if device.type == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(device)
-    return info
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    """What ``ganzoo bench`` records of the machine (:func:`ganzoo.machine.describe`), plus the current load average."""
+    return {**describe(device), "load_average": load_average()}
 
 
 def command_line(script: str, argv: list[str] | None) -> str:

@@ -127,7 +127,7 @@ def main() -> None:
         "command": command, "bench_command": f"ganzoo bench {variant} --seed {seed}",
         "steps": run.step, "train_seconds": metrics["train"]["train_s"], "ganzoo_version": ganzoo.__version__,
         "commit": args.commit or _commit(),
-        "machine": {**metrics["machine"], "processor": common.machine_info()["processor"]},
+        "machine": metrics["machine"],
         "date": datetime.date.today().isoformat(), "num_samples": n, "reference": "test split",
         "scores": scores, "headline": headline, "dtype": args.dtype, "float16_check": check, "grid_seed": 0,
         "load": f"pretrained:{variant}/{args.weights}", "networks": NETWORKS,

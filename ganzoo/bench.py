@@ -10,7 +10,6 @@ is scored afresh.
 from __future__ import annotations
 
 import dataclasses
-import platform
 import sys
 import time
 import types
@@ -30,6 +29,7 @@ from ganzoo.engine.device import select_device
 from ganzoo.engine.loop import seed_everything
 from ganzoo.errors import ConfigError
 from ganzoo.interfaces import generate
+from ganzoo.machine import describe
 from ganzoo.models import build
 from ganzoo.progress import ProgressFactory, no_progress
 from ganzoo.registry import Registry
@@ -139,17 +139,6 @@ def _generate(generator: torch.nn.Module, n: int, seed: int, device: torch.devic
         if progress is not None:
             progress(len(x))
     return torch.cat(chunks).contiguous()
-
-
-def _machine(device: torch.device) -> dict[str, Any]:
-    import os
-
-    info = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
-            "ganzoo": __version__, "device": str(device)}
-    if device.type == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(device)
-    return info
 
 
 def _train_or_reuse(config: BenchConfig, registry: Registry, out: Path, events: Events | None,
@@ -307,7 +296,7 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
         "sample_seed": sample_seed, "run": str(run_dir),
         "train": {"steps": loaded.step, "config": dataclasses.asdict(train_cfg), "reused": reused or bool(source),
                   "train_s": _train_seconds(Path(run_dir), loaded.step)},
-        "anchor": None, "scores": {}, "cached": [], "timings_s": clock.seconds, "machine": _machine(device),
+        "anchor": None, "scores": {}, "cached": [], "timings_s": clock.seconds, "machine": describe(device),
         "command": None,
     }
     untrained_key = {"kind": "untrained", "ganzoo": __version__, "torch": torch.__version__,

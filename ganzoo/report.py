@@ -90,11 +90,13 @@ def _anchor_line(metrics: dict[str, Any]) -> str:
     mine = metrics.get("machine") or {}
     same_machine = machine.get("processor") == mine.get("processor") and machine.get("platform") == mine.get(
         "platform")
+    # the run's own seconds in training steps: also known when the run was trained earlier and only scored now
+    seconds = (metrics.get("train") or {}).get("train_s") or metrics["timings_s"].get("training", 0)
     return (f"Anchor, not measured side by side with this run: a plain hand-written DCGAN "
             f"(`benchmarks/anchor_dcgan.py`) reached Inception FID {theirs:.2f} (N={anchor['num_samples']}) after "
             f"{anchor.get('train_seconds', 0):.0f} s of training, measured on {when} on {where or 'another machine'}"
             f"{' (the same kind of machine)' if same_machine else ''}. This run: {ours:.2f} after "
-            f"{metrics['timings_s'].get('training', 0):.0f} s of training. Machines and load differ between "
+            f"{seconds:.0f} s of training steps. Machines and load differ between "
             "sessions; see docs/benchmarks.md for the side-by-side measurement.")
 
 
