@@ -17,7 +17,8 @@ only (loading MNIST and building the networks are outside it; ``ganzoo bench``'s
 includes its setup, so a matched anchor gets slightly more loop time than ganzoo did).
 
 Writes ``benchmarks/results/anchor_dcgan.json`` (read by ``ganzoo.report.find_anchor``: keys ``dataset``,
-``num_samples``, ``inception_fid``, ``train_seconds``) and ``anchor_dcgan_samples.png`` next to it.
+``num_samples``, ``inception_fid``, ``train_seconds``) and its sample grid next to it, named after it
+(``anchor_dcgan_samples.png``; ``--out x/anchor_s1.json`` writes ``x/anchor_s1_samples.png``).
 """
 
 from __future__ import annotations
@@ -277,7 +278,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     sample_seed = args.seed + 1  # as ganzoo bench: scoring noise differs from the training noise stream
     t0 = time.perf_counter()
     fake = _generate(G, n, sample_seed, device)
-    grid = save_grid(fake[:64].float().div(127.5).sub(1), out.with_name("anchor_dcgan_samples.png"))
+    grid = save_grid(fake[:64].float().div(127.5).sub(1), out.with_name(f"{out.stem}_samples.png"))
     scores = score_samples(registry, fake, names, args.seed, device)
     score_seconds = time.perf_counter() - t0
 
