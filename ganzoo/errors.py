@@ -23,7 +23,7 @@ class UnknownNameError(GanzooError, KeyError):
 
     def __init__(self, kind: str, name: str, known: Iterable[str], hint: str = "") -> None:
         known = sorted(known)
-        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        close = _close_names(name, known)
         message = f"unknown {kind} {name!r}"
         if close:
             message += f"; did you mean {' or '.join(repr(c) for c in close)}?"
@@ -36,6 +36,17 @@ class UnknownNameError(GanzooError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0])
+
+
+def _close_names(name: str, known: list[str]) -> list[str]:
+    """Up to three of ``known`` that look like ``name``, ignoring letter case ('DCGAN' matches 'dcgan' alone; 'DCGN'
+    the same names as 'dcgn')."""
+    by_folded: dict[str, list[str]] = {}
+    for candidate in known:
+        by_folded.setdefault(candidate.casefold(), []).append(candidate)
+    folded = name.casefold()
+    matches = [folded] if folded in by_folded else difflib.get_close_matches(folded, list(by_folded), n=3, cutoff=0.5)
+    return [candidate for match in matches for candidate in by_folded[match]][:3]
 
 
 class PluginError(GanzooError):

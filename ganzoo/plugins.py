@@ -11,6 +11,7 @@ Plugins are Python code and run with the user's rights when imported; these swit
 
 from __future__ import annotations
 
+import difflib
 import importlib.metadata
 import os
 import warnings
@@ -108,14 +109,33 @@ class Plugins:
         self.disabled: list[str] = []  # "name (distribution)" of each plugin the environment switches left out
 
     def add(self, plugin: ModuleType | Any, name: str, distribution: str = "", version: str = "") -> None:
-        """Register a plugin object (normally a module) under ``name``."""
+        """Register a plugin object (normally a module) under ``name``.
+
+        One that pluggy refuses, or that implements a hook ganzoo does not define (a misspelt name), is left
+        unregistered and its error recorded, so that it is skipped like a plugin that fails to import.
+        """
         info = PluginInfo(name=name, module=getattr(plugin, "__name__", repr(plugin)),
                           distribution=distribution, version=version)
         self.infos[name] = info
         try:
             self.manager.register(plugin, name=name)
+            info.error = self._unknown_hooks(plugin)
         except Exception as exc:  # noqa: BLE001 - pluggy validation errors come in several types
             info.error = f"{type(exc).__name__}: {exc}"
+        # an older pluggy can leave a plugin half-registered when a later hook fails validation; the identity check
+        # keeps a refused duplicate name from unregistering the plugin that owns it
+        if info.error and self.manager.get_plugin(name) is plugin:
+            self.manager.unregister(plugin, name=name)
+
+    def _unknown_hooks(self, plugin: object) -> str:
+        """Why ``plugin`` cannot load because of hooks without a hookspec (empty when none). Those marked
+        ``optionalhook=True`` are allowed, as pluggy's ``check_pending`` allows them."""
+        callers = self.manager.get_hookcallers(plugin) or []
+        unknown = sorted(caller.name for caller in callers if not caller.has_spec() and any(
+            impl.plugin is plugin and not impl.optionalhook for impl in caller.get_hookimpls()))
+        known = [name for name, caller in vars(self.manager.hook).items()
+                 if not name.startswith("_") and caller.has_spec()]
+        return "; ".join(_unknown_hook_message(hook, known) for hook in unknown)
 
     def load_entry_points(self) -> None:
         """Import every allowed plugin of the ``ganzoo`` entry-point group; one that fails is skipped."""
@@ -182,6 +202,23 @@ class Plugins:
                 warnings.warn(f"ganzoo plugin {name!r} ({info.module}) skipped: {info.error}",
                               PluginLoadWarning, stacklevel=2)
         return registry
+
+
+def _hook_stem(name: str) -> str:
+    return name.removeprefix("ganzoo_").removeprefix("register_")
+
+
+def _unknown_hook_message(hook: str, known: Iterable[str]) -> str:
+    """'unknown hook ...' with the nearest known hook, or a word on ``optionalhook`` when none is near."""
+    known = list(known)
+    stems = {_hook_stem(name): name for name in known}
+    # every hook shares "ganzoo_register_", so whole names all look alike to difflib: compare what follows it,
+    # and whole names only for a near-exact match (a typo inside the prefix)
+    close = [stems[stem] for stem in difflib.get_close_matches(_hook_stem(hook), list(stems), n=1, cutoff=0.75)]
+    close = close or difflib.get_close_matches(hook, known, n=1, cutoff=0.9)
+    if close:
+        return f"unknown hook {hook!r}; did you mean {close[0]!r}?"
+    return f"unknown hook {hook!r} (if it is a newer ganzoo's, mark it @ganzoo.hookimpl(optionalhook=True))"
 
 
 def _stager(staged: list[Any], spec_type: type, plugin: str):

@@ -79,9 +79,10 @@ class Registry:
         if self.load_errors:
             hint = "plugins that failed to load: " + ", ".join(sorted(self.load_errors)) + "; see `ganzoo plugins`"
         if self.disabled:  # the name is most likely theirs: say so rather than suggest a look-alike
-            raise UnknownNameError(kind, name, (), f"it may come from a plugin that is disabled: "
-                                   f"{', '.join(self.disabled)}, left out by GANZOO_DISABLE_PLUGINS or GANZOO_PLUGINS; "
-                                   "unset them to load every plugin" + (f"; {hint}" if hint else ""))
+            same = [n for n in table if n.casefold() == name.casefold()]  # ...unless it differs only in case
+            raise UnknownNameError(kind, name, same, f"it may come from a plugin that is disabled: "
+                               f"{', '.join(self.disabled)}, left out by GANZOO_DISABLE_PLUGINS or GANZOO_PLUGINS; "
+                               "unset them to load every plugin" + (f"; {hint}" if hint else ""))
         raise UnknownNameError(kind, name, table, hint)
 
     def specs(self, kind: str) -> list[Any]:
@@ -132,7 +133,9 @@ class Registry:
         hint = (f"{variant} has: {', '.join(mine)}" if mine
                 else f"{variant} has none; installed: {', '.join(known)}" if known
                 else "no pretrained weights are installed")
-        raise UnknownNameError("pretrained weights", key, [], hint)
+        # the hint lists every weights of the variant: suggest only one that differs in letter case
+        same = [f"{variant}/{w}" for w in mine if w.casefold() == weights.casefold()]
+        raise UnknownNameError("pretrained weights", key, same, hint)
 
     def lab_layer(self, name: str) -> LabLayerSpec:
         return self.get("lab layer", name)

@@ -9,7 +9,6 @@ import click
 
 from ganzoo.cli.common import load_registry
 from ganzoo.cli.completion import variant_completer
-from ganzoo.errors import GanzooError
 
 
 def _variant_row(registry, name: str) -> dict:
@@ -34,8 +33,11 @@ def list_cmd(pattern: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    if not rows:
-        raise GanzooError(f"no variant matches {pattern!r}")
+    if not rows:  # an empty answer, not an error (docs/cli.md): a note on stderr, nothing on stdout, exit 0
+        lower = pattern.lower()  # variant names are lowercase by contract
+        hint = f"; did you mean {lower!r}?" if lower != pattern and registry.names("variant", lower) else ""
+        click.echo(f"no variant matches {pattern!r}{hint}", err=True)
+        return
     table = [("NAME", "SUMMARY", "LOSS", "SIZES", "WEIGHTS", "PLUGIN")] + [
         (r["name"], r["summary"], r["loss"], ",".join(map(str, r["image_sizes"])),
          ",".join(w["name"] for w in r["pretrained"]) or "-", r["plugin"]) for r in rows]

@@ -7,7 +7,8 @@ would:
   centre square is cut out. Images of any size and aspect ratio mix freely; square ones are only resized.
 - **colour**: grayscale, RGB, RGBA, palette and 16-bit images are converted with PIL (alpha dropped, as
   ``ImageFolder``'s loader does) to the requested channels; without ``--channels``, one colour image anywhere makes
-  the whole folder RGB, else it is grayscale.
+  the whole folder RGB, else it is grayscale. A palette image (GIF, PNG "P") is colour when any entry of its
+  palette has R, G and B unequal, used or not (so no pixel needs decoding to tell), else grayscale.
 - **files**: ``.png .jpg .jpeg .bmp .gif .webp .tif .tiff`` in any letter case, in nested folders; hidden files
   (a leading ``.``) are skipped.
 - **labels**: when every image lies inside a first-level subfolder (``PATH/cat/...``, ``PATH/dog/...``), the
@@ -41,6 +42,7 @@ PREPROCESSING = ("resize the shorter side to image_size (bilinear, antialiased),
                  "image_size x image_size (torchvision Resize + CenterCrop); PIL mode conversion to the channels")
 
 _GRAY_MODES = ("1", "L", "LA", "La", "I;16", "I;16B", "I;16L", "I;16N", "I")
+_PALETTE_MODES = ("P", "PA")  # grayscale or colour, as their palette says
 _SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 _CHUNK = 256  # images decoded at a time: memory holds one chunk at full size, the rest already resized
 
@@ -96,7 +98,7 @@ def _problem(exc: BaseException) -> str:
 
 
 def _bad(path: Path, reason: str) -> DataError:
-    return DataError(f"cannot read image {path}: {reason} (--skip-bad-images leaves such files out of training)")
+    return DataError(f"cannot read image {path}: {reason} (`ganzoo train --skip-bad-images` leaves such files out)")
 
 
 def scan(folder: Path, skip_bad: bool = False) -> Listing:
@@ -113,7 +115,8 @@ def scan(folder: Path, skip_bad: bool = False) -> Listing:
     for path in files:
         try:
             with Image.open(path) as img:
-                size, mode = img.size, img.mode
+                size = img.size
+                gray = gray and is_gray(img)  # once the folder is colour, no need to look further
         except Exception as exc:  # noqa: BLE001 - PIL raises many types for a broken file; all mean the same
             if not skip_bad:
                 raise _bad(path, _problem(exc)) from exc
@@ -121,8 +124,25 @@ def scan(folder: Path, skip_bad: bool = False) -> Listing:
             sizes.append(None)
             continue
         sizes.append(size)
-        gray = gray and mode in _GRAY_MODES
     return Listing(files, labels, classes, "L" if gray else "RGB", sizes, bad)
+
+
+def is_gray(img: Image.Image) -> bool:
+    """Whether ``img`` holds no colour, judged from its header: a gray mode, or a palette of grays only."""
+    if img.mode in _GRAY_MODES:
+        return True
+    if img.mode not in _PALETTE_MODES or img.palette is None:
+        return False
+    # the palette as the file stores it (GIF/PNG RGB, BMP BGRX, TIFF RGB;L): unpacked by a 1-pixel image rather
+    # than img.getpalette(), which would decode every pixel of img first
+    try:
+        rawmode, data = img.palette.getdata()
+        probe = Image.new("P", (1, 1))
+        probe.putpalette(data, rawmode)
+        rgb = probe.getpalette() or []
+    except ValueError:  # a raw mode only the file's own plugin unpacks
+        rgb = img.getpalette() or []
+    return rgb[0::3] == rgb[1::3] == rgb[2::3]
 
 
 def _to_mode(img: Image.Image, mode: str) -> np.ndarray:
@@ -130,7 +150,7 @@ def _to_mode(img: Image.Image, mode: str) -> np.ndarray:
     if img.mode in _SIXTEEN_BIT:  # PIL's convert("L") clips 16-bit values at 255 instead of scaling them
         wide = np.asarray(img, dtype=np.int64)
         img = Image.fromarray((np.clip(wide, 0, 65535) >> 8).astype(np.uint8), "L")
-    elif img.mode == "P" and "transparency" in img.info:
+    elif img.mode == "PA" or (img.mode == "P" and "transparency" in img.info):
         img = img.convert("RGBA")  # the route PIL asks for: converting such a palette straight to RGB warns
     return np.asarray(img.convert(mode), dtype=np.uint8)
 
