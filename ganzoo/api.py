@@ -20,7 +20,7 @@ from ganzoo.engine.rundir import RunDir, find_run
 from ganzoo.engine.training import train as _train
 from ganzoo.errors import CheckpointError, ConfigError, UnknownNameError
 from ganzoo.interfaces import Discriminator, Generator, generate
-from ganzoo.latent import check_truncation, noise, walk
+from ganzoo.latent import check_truncation, noise, noise_batches, walk
 from ganzoo.models import build, create
 from ganzoo.progress import ProgressFactory, no_progress
 from ganzoo.registry import Registry
@@ -117,7 +117,10 @@ def load(path: str | Path, device: str = "cpu", registry: Registry | None = None
             if any(k.startswith("G_ema.") for k in tensors):
                 ema, _ = build(spec, data_shape, int(meta["z_dim"]), classes, **options)
                 ckpt.load_module("G_ema", ema, tensors, candidate)
-        except (CheckpointError, ConfigError, KeyError, ValueError) as exc:
+        except KeyError as exc:  # the metadata ganzoo writes is missing: some other program's safetensors file
+            problems.append(f"{candidate.name}: not a ganzoo checkpoint (its metadata has no {exc.args[0]!r})")
+            continue
+        except (CheckpointError, ConfigError, ValueError) as exc:
             problems.append(f"{candidate.name}: {exc}")
             continue
         target = select_device(device)
@@ -135,6 +138,9 @@ def load(path: str | Path, device: str = "cpu", registry: Registry | None = None
         if classes and len(names) != classes:
             names = tuple(str(i) for i in range(classes))
         return LoadedRun(spec, config, int(meta["step"]), g, d, ema, candidate, problems, names)
+    if path.is_file():  # the user named this one file: the error is about it, not about its folder
+        reason = problems[0].split(": ", 1)[1]
+        raise CheckpointError(reason if reason.startswith(str(path)) else f"{path}: {reason}")
     raise CheckpointError(f"no loadable checkpoint in {run.root}: {'; '.join(problems)}")
 
 
@@ -151,7 +157,7 @@ def sample_labels(run: LoadedRun, n: int, labels: Labels | None = None, seed: in
             raise ConfigError(f"this {run.spec.name!r} run is unconditional: it takes no class labels")
         return None
     if labels is None:
-        return torch.randint(classes, (n,), generator=torch.Generator().manual_seed(seed + 1))
+        return torch.randint(classes, (n,), generator=_label_generator(seed))
     y = torch.as_tensor(labels)
     if y.is_floating_point() or y.dim() > 1:
         raise ConfigError(f"class labels must be integers, one for all samples or one per sample, got {labels!r}")
@@ -165,17 +171,34 @@ def sample_labels(run: LoadedRun, n: int, labels: Labels | None = None, seed: in
     return y.contiguous()
 
 
+def _label_generator(seed: int) -> torch.Generator:
+    """The stream drawn labels come from: apart from the noise's (``seed``), so labels never shift the noise."""
+    return torch.Generator().manual_seed(seed + 1)
+
+
+def _label_batches(run: LoadedRun, n: int, labels: Labels | None, seed: int,
+                   batch_size: int) -> Iterator[torch.Tensor | None]:
+    """:func:`sample_labels` ``batch_size`` at a time (checked now); drawn labels are drawn per batch, the same
+    ones as in one draw."""
+    starts = range(0, n, batch_size)
+    if labels is None and run.num_classes:
+        generator = _label_generator(seed)
+        return (torch.randint(run.num_classes, (min(batch_size, n - s),), generator=generator) for s in starts)
+    y = sample_labels(run, n, labels, seed)
+    return (None if y is None else y[s:s + batch_size] for s in starts)
+
+
 @torch.no_grad()
 def iter_samples(run: LoadedRun, n: int, seed: int = 0, batch_size: int = 256, *,
                  truncation: float | None = None, labels: Labels | None = None) -> Iterator[torch.Tensor]:
-    """:func:`sample`'s ``n`` samples, ``batch_size`` at a time (for more than memory holds at once)."""
+    """:func:`sample`'s ``n`` samples, ``batch_size`` at a time, the same whatever ``batch_size`` is. The noise and
+    drawn labels are made per batch too, so memory holds one batch however large ``n`` is."""
     g = run.sampler
-    y = sample_labels(run, n, labels, seed)
+    z_batches = noise_batches(n, g.z_dim, seed, batch_size, truncation)
+    y_batches = _label_batches(run, n, labels, seed, batch_size)
     device = next(g.parameters()).device
-    z = noise(n, g.z_dim, seed, check_truncation(truncation))  # one stream: batching never changes the samples
-    for start in range(0, n, batch_size):
-        part = None if y is None else y[start:start + batch_size].to(device)
-        yield generate(g, z[start:start + batch_size].to(device), part).float().cpu().contiguous()
+    for z, y in zip(z_batches, y_batches, strict=True):
+        yield generate(g, z.to(device), None if y is None else y.to(device)).float().cpu().contiguous()
 
 
 def sample(run: LoadedRun, n: int, seed: int = 0, batch_size: int = 256, *,

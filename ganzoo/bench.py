@@ -21,9 +21,10 @@ from typing import Any
 import torch
 
 from ganzoo import __version__
+from ganzoo.bench_folder import check_report_folder, removed_on_failure
 from ganzoo.cache import cached_score
 from ganzoo.data import load_dataset, parse_dataset_name, to_uint8_images
-from ganzoo.engine import Events, TrainConfig, find_run, resolve
+from ganzoo.engine import Events, RunDir, TrainConfig, find_run, resolve
 from ganzoo.engine import train as train_run
 from ganzoo.engine.device import select_device
 from ganzoo.engine.loop import seed_everything
@@ -60,6 +61,13 @@ class BenchConfig:
     def __post_init__(self) -> None:
         if self.num_samples is not None and self.num_samples <= 0:
             raise ConfigError(f"--num-samples must be a positive integer, got {self.num_samples}")
+        if self.run and self.checkpoint:
+            raise ConfigError("--run and --checkpoint each name the weights to score: give one")
+        training = [flag for flag, value in (("--steps", self.steps), ("--batch-size", self.batch_size),
+                                             ("--amp", None if self.amp == "auto" else self.amp)) if value is not None]
+        if (self.run or self.checkpoint) and training:
+            raise ConfigError(f"scoring given weights trains nothing: {', '.join(training)} "
+                              f"{'does' if len(training) == 1 else 'do'} not apply")
 
 
 @dataclass
@@ -171,7 +179,7 @@ def _train_or_reuse(config: BenchConfig, registry: Registry, out: Path, events: 
 def _train_seconds(run_dir: Path, step: int) -> float | None:
     """Seconds the run spent in training steps up to ``step``, as its metrics.jsonl recorded them (whether it was
     trained now or earlier)."""
-    rows = [r for r in find_run(run_dir).read_metrics() if r.get("step") == step and "train_s" in r]
+    rows = [r for r in RunDir(run_dir).read_metrics() if r.get("step") == step and "train_s" in r]
     return float(rows[-1]["train_s"]) if rows else None
 
 
@@ -198,53 +206,69 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
     """Run one benchmark and write ``metrics.json``, ``report.md`` and ``report.html`` to its directory.
 
     ``log`` receives one-line notes and ``progress`` opens a bar for each phase that takes more than moments
-    (sampling, feature extraction, scoring); training reports through ``events``.
+    (sampling, feature extraction, scoring); training reports through ``events``. The report directory must be new,
+    empty or this benchmark's own (:mod:`ganzoo.bench_folder`); one this call created is removed if it fails
+    before holding a trained run.
     """
-    import ganzoo
-    from ganzoo.bench_conditional import conditional_scores
-    from ganzoo.plots import fid_records
     from ganzoo.plugins import get_registry
-    from ganzoo.report import write_report
 
     registry = registry or get_registry()
-    clock = _Clock()
-    started = time.perf_counter()
-    device = select_device(config.device)
-
     for name in config.extractors:
         registry.extractor(name)  # an unknown name fails now, not after the training it would follow
-    source = config.checkpoint or config.run
-    reused = False
-    if source:
-        from ganzoo.pretrained import HUB, PRETRAINED, model_path
+    config, out, scored_run = _report_folder(config, registry)
+    check_report_folder(out, scored_run)
+    with removed_on_failure(out):
+        return _bench(config, out, scored_run, registry, events, log, progress)
 
-        model = model_path(source, registry)  # trained weights (pretrained:, hf://, a model folder), not a run
-        run_dir = model.parent if model is not None else find_run(Path(source)).root
-        trained = (ganzoo.load(model, registry=registry).config if model is not None
-                   else TrainConfig.from_file(run_dir / "config.json"))
-        variant = trained.variant
-        # scored as `ganzoo bench VARIANT --seed S` scores the run it trains: sampling noise seed S + 1
-        config = dataclasses.replace(config, seed=trained.seed if config.seed is None else config.seed)
-        if config.variant and config.variant != variant:
-            raise ConfigError(f"{source} is a {variant!r} run, not {config.variant!r}")
-        if str(source).startswith(PRETRAINED):
-            name = str(source)[len(PRETRAINED):].replace("/", "-pretrained-") + f"-s{config.seed}"
-        elif str(source).startswith(HUB):
-            name = f"{variant}-hf-{str(source)[len(HUB):].replace('/', '-').replace('@', '-')}-s{config.seed}"
-        else:
-            name = f"{variant}-scored-{run_dir.name}"
-        out = Path(config.out or Path("bench-runs") / name)
-        out.mkdir(parents=True, exist_ok=True)
-    else:
+
+def _report_folder(config: BenchConfig, registry: Registry) -> tuple[BenchConfig, Path, Path | None]:
+    """The config with its seed settled, the report directory, and the run directory (or weights folder) being
+    scored (None when the benchmark trains its own run)."""
+    source = config.checkpoint or config.run
+    if not source:
         config = dataclasses.replace(config, seed=0 if config.seed is None else config.seed)
         registry.variant(config.variant or "")
         dataset_name = config.dataset or registry.variant(config.variant).defaults.dataset
         _check_extractors_apply(config, registry.dataset(parse_dataset_name(dataset_name)[0]))
         slug = dataset_name.replace(":", "_").replace("/", "_")
-        out = Path(config.out or Path("bench-runs") / f"{config.variant}-{slug}-s{config.seed}")
-        if out.exists() and not out.is_dir():
-            raise ConfigError(f"--out {out} exists and is not a directory")
-        out.mkdir(parents=True, exist_ok=True)
+        return config, Path(config.out or Path("bench-runs") / f"{config.variant}-{slug}-s{config.seed}"), None
+    import ganzoo
+    from ganzoo.pretrained import HUB, PRETRAINED, model_path
+
+    model = model_path(source, registry)  # trained weights (pretrained:, hf://, a model folder), not a run
+    run_dir = model.parent if model is not None else find_run(Path(source)).root
+    # a checkpoint file carries its config, in its run or copied out of it
+    weights = model if model is not None else Path(source) if Path(source).is_file() else None
+    trained = (ganzoo.load(weights, registry=registry).config if weights is not None
+               else TrainConfig.from_file(run_dir / "config.json"))
+    variant = trained.variant
+    # scored as `ganzoo bench VARIANT --seed S` scores the run it trains: sampling noise seed S + 1
+    config = dataclasses.replace(config, seed=trained.seed if config.seed is None else config.seed)
+    if config.variant and config.variant != variant:
+        raise ConfigError(f"{source} is a {variant!r} run, not {config.variant!r}")
+    if str(source).startswith(PRETRAINED):
+        name = str(source)[len(PRETRAINED):].replace("/", "-pretrained-") + f"-s{config.seed}"
+    elif str(source).startswith(HUB):
+        name = f"{variant}-hf-{str(source)[len(HUB):].replace('/', '-').replace('@', '-')}-s{config.seed}"
+    else:
+        name = f"{variant}-scored-{run_dir.resolve().name}"
+    return config, Path(config.out or Path("bench-runs") / name), run_dir
+
+
+def _bench(config: BenchConfig, out: Path, scored_run: Path | None, registry: Registry, events: Events | None,
+           log: Callable[[str], None], progress: ProgressFactory) -> BenchResult:
+    import ganzoo
+    from ganzoo.bench_conditional import conditional_scores
+    from ganzoo.plots import fid_records
+    from ganzoo.report import write_report
+
+    clock = _Clock()
+    started = time.perf_counter()
+    device = select_device(config.device)
+    source = config.checkpoint or config.run
+    if scored_run is not None:
+        run_dir, reused = scored_run, False
+    else:
         with clock.phase("training"):
             run_dir, reused = _train_or_reuse(config, registry, out, events, log)
 
@@ -352,7 +376,7 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
                 log(f"recording the lab page -> {out / 'lab.html'}")
                 lab = record(train_cfg, registry=registry)
                 write_page(out / "lab.html", [lab])
-    metrics["fid_while_training"] = fid_records(find_run(Path(run_dir)).read_metrics())
+    metrics["fid_while_training"] = fid_records(RunDir(Path(run_dir)).read_metrics())
     metrics["timings_s"]["total"] = time.perf_counter() - started
     pictures = {name: Path(run_dir) / f"{name}.png" for name in ("losses", "fid")}
     write_report(out, metrics, {name: path for name, path in pictures.items() if path.exists()})

@@ -14,6 +14,8 @@ in training, while the great circle keeps them typical.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 
 from ganzoo.errors import ConfigError
@@ -36,8 +38,44 @@ def noise(n: int, z_dim: int, seed: int, truncation: float | None = None) -> tor
     """
     if n < 0:
         raise ConfigError(f"the number of samples must not be negative, got {n}")
-    z = torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed))
+    z = _whole_blocks(torch.Generator().manual_seed(seed), n * z_dim)[:n * z_dim].view(n, z_dim)
     return truncate(z, truncation)
+
+
+def noise_batches(n: int, z_dim: int, seed: int, batch_size: int,
+                  truncation: float | None = None) -> Iterator[torch.Tensor]:
+    """:func:`noise`'s rows, ``batch_size`` at a time, each batch drawn when it is asked for: the batches
+    concatenate to exactly ``noise(n, z_dim, seed, truncation)``, whatever ``batch_size`` is, and memory holds one
+    batch however large ``n`` is. Bad arguments raise :class:`ConfigError` at the call, not at the first batch."""
+    if n < 0:
+        raise ConfigError(f"the number of samples must not be negative, got {n}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(f"the batch size must be a positive integer, got {batch_size!r}")
+    return _draw_batches(n, z_dim, torch.Generator().manual_seed(seed), batch_size, check_truncation(truncation))
+
+
+# torch's CPU normal sampler makes normals from uniforms 16 at a time, and a draw whose size is not a multiple of 16
+# redraws its last values from fresh uniforms. Drawing whole blocks of 16 and dropping the surplus makes the stream
+# one sequence, so that a prefix of it, or its rows drawn a batch at a time, are the same values;
+# tests/test_sample_output_edges.py checks that against torch for many shapes.
+_BLOCK = 16
+
+
+def _whole_blocks(generator: torch.Generator, values: int) -> torch.Tensor:
+    """At least ``values`` normals, in whole blocks (the surplus is the start of what the stream draws next)."""
+    return torch.randn(-(-values // _BLOCK) * _BLOCK, generator=generator)
+
+
+def _draw_batches(n: int, z_dim: int, generator: torch.Generator, batch_size: int,
+                  psi: float | None) -> Iterator[torch.Tensor]:
+    pending = torch.empty(0)  # drawn, not yet handed out: the surplus of the last whole block
+    for start in range(0, n, batch_size):
+        rows = min(batch_size, n - start)
+        want = rows * z_dim
+        if len(pending) < want:
+            pending = torch.cat([pending, _whole_blocks(generator, want - len(pending))])
+        yield truncate(pending[:want].view(rows, z_dim), psi)
+        pending = pending[want:]
 
 
 def truncate(z: torch.Tensor, psi: float | None) -> torch.Tensor:

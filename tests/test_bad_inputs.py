@@ -131,7 +131,7 @@ TRAIN_OPTION_CASES = [
     _case("nan-lr", ["--lr-d", "nan"], "lr-d must be a positive number, got nan"),
     _case("inf-lr", ["--lr-d", "inf"], "lr-d must be a positive number, got inf"),
     _case("ema-one", ["--ema-decay", "1"], "ema-decay must be a number in [0, 1), got 1.0"),
-    _case("negative-seed", ["--seed", "-1"], "seed must be a non-negative integer, got -1"),
+    _case("negative-seed", ["--seed", "-1"], "-1 is not in the range 0<=x<2**63"),
     _case("keep-zero", ["--keep-checkpoints", "0"], "keep-checkpoints must be a positive integer, got 0"),
     _case("checkpoint-every-zero", ["--checkpoint-every", "0"], "checkpoint-every must be a positive integer, got 0"),
     _case("device-nonsense", ["--device", "nonsense"], "unknown device 'nonsense'; use auto, cpu, cuda, cuda:N or mps"),

@@ -7,6 +7,21 @@ import warnings
 import click
 
 
+class _Seed(click.IntRange):
+    """A seed torch accepts: a non-negative signed 64-bit integer (engine.config.MAX_SEED is the same bound; not
+    imported here, since it would load torch before a command needs it)."""
+
+    def __init__(self) -> None:
+        super().__init__(0, 2**63 - 1)
+
+    def _describe_range(self) -> str:
+        return "0<=x<2**63"
+
+
+SEED = _Seed()
+SAMPLE_COUNT = click.IntRange(1, 2**31 - 1)  # more than any score needs; far larger counts overflow torch
+
+
 def load_registry():
     """The registry of every installed plugin; each plugin that failed to load is named once on stderr."""
     from ganzoo.plugins import PluginLoadWarning, get_registry

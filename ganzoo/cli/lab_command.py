@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ganzoo.cli.common import load_registry
+from ganzoo.cli.common import SEED, load_registry
 from ganzoo.cli.completion import variant_completer
 from ganzoo.errors import GanzooError
 
@@ -18,7 +18,7 @@ from ganzoo.errors import GanzooError
               help="A 2-D point dataset: ring8, grid25, line, two-gaussians, ring, spiral, two-moons, or a plugin's.")
 @click.option("--steps", type=int, help="Generator steps (default: the variant's). With --serve: pause there once.")
 @click.option("--every", type=int, help="A frame every K steps (default: about 200 frames; 10 with --serve).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--batch-size", type=int)
 @click.option("--z-dim", type=int, help="Noise dimensions (2 shows the whole manifold; more: a 2-D slice).")
 @click.option("--n-critic", type=int, help="Discriminator steps per generator step.")

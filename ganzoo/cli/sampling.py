@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ganzoo.cli.common import load_registry
+from ganzoo.cli.common import SEED, load_registry
 from ganzoo.cli.completion import source_completer, weights_completer
 from ganzoo.errors import GanzooError
+
+if TYPE_CHECKING:
+    import torch
+
+# samples in one picture (a grid, a scatter plot, a strip, a .gif): far beyond what anyone can look at, far below
+# what would exhaust memory; a directory output streams, so it has no limit
+PICTURE_MAX = 10_000
 
 
 @click.command()
@@ -18,7 +28,7 @@ from ganzoo.errors import GanzooError
 @click.option("-o", "--output", type=click.Path(), default="samples.png", show_default=True,
               help="A .png grid, a directory (ending in /) for one PNG per sample, or with --interpolate a .png "
                    "strip or a .gif.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--class", "class_", help="Conditional runs: sample this class (its index or its name); with "
               "--interpolate, the class to walk at.")
 @click.option("--per-class", type=int, help="Conditional runs: a grid with this many samples per class, one "
@@ -44,8 +54,9 @@ def sample(ctx: click.Context, source: str, num: int, output: str, seed: int, cl
     from click.core import ParameterSource
 
     import ganzoo
+    from ganzoo.api import iter_samples
     from ganzoo.latent import check_truncation
-    from ganzoo.plots import save_class_grid, save_gif, save_image, save_samples
+    from ganzoo.plots import save_class_grid, save_gif, save_samples
 
     if num <= 0:
         raise GanzooError(f"-n must be a positive integer, got {num}")
@@ -69,6 +80,7 @@ def sample(ctx: click.Context, source: str, num: int, output: str, seed: int, cl
             raise GanzooError("--interpolate writes one .png strip or one .gif, not a directory")
         if per_class is not None:
             raise GanzooError("--per-class draws one labelled grid: give a .png output")
+        _check_empty(out, output)
     else:
         if gif and seeds is None:
             raise GanzooError(f"a .gif output ({output!r}) is for --interpolate; use a .png grid")
@@ -77,6 +89,7 @@ def sample(ctx: click.Context, source: str, num: int, output: str, seed: int, cl
                               f"output {output!r} must end in .png (a grid) or / (a directory)")
         if not out.parent.is_dir():
             raise GanzooError(f"output directory {out.parent} does not exist")
+        _check_picture_size(num, seeds, per_class, frames, nrow)
     from ganzoo.engine.checkpoint import check_writable
 
     check_writable(out, "output", folder=per_file)
@@ -102,23 +115,77 @@ def sample(ctx: click.Context, source: str, num: int, output: str, seed: int, cl
         click.echo(f"wrote {out} ({len(x)} frames from seed {seeds[0]} to {seeds[1]}, {run.spec.name} step "
                    f"{run.step}{which}{psi})")
         return
-    if per_class is not None:
-        labels = _per_class_labels(run.num_classes, per_class)
-        num = len(labels)
-    x = ganzoo.sample(run, num, seed=seed, truncation=truncation, labels=labels)
     if per_file:
-        if len(x.shape) != 4:
+        if len(run.sampler.data_shape) != 3:
             raise GanzooError("one-file-per-sample output is for image variants; use a .png path")
-        out.mkdir(parents=True, exist_ok=True)
-        for i in range(len(x)):
-            save_image(x[i], out / f"sample_{i:06d}.png")  # exactly the pixels: no grid border
-        click.echo(f"wrote {len(x)} images to {out}")
+        batches = iter_samples(run, num, seed=seed, truncation=truncation, labels=labels)
+        written = _write_files(batches, out, num)
+        click.echo(f"wrote {written} images to {out}")
         return
+    if per_class is not None:
+        num = run.num_classes * per_class
+        if num > PICTURE_MAX:
+            raise GanzooError(f"--per-class {per_class} with {run.num_classes} classes is {num} samples: one .png "
+                              f"holds at most {PICTURE_MAX}")
+        labels = _per_class_labels(run.num_classes, per_class)
+    x = ganzoo.sample(run, num, seed=seed, truncation=truncation, labels=labels)
     if per_class is not None:
         save_class_grid(x, labels, run.class_names, out)
     else:
         save_samples(x, out, kind="image" if x.dim() == 4 else "points", nrow=nrow)
     click.echo(f"wrote {out} ({num} samples from {run.spec.name} step {run.step}, seed {seed}{which}{psi})")
+
+
+def _check_picture_size(num: int, seeds: tuple[int, int] | None, per_class: int | None, frames: int,
+                        nrow: int | None) -> None:
+    """Refuse a one-file picture of more than :data:`PICTURE_MAX` samples (``--per-class`` is checked once the
+    number of classes is known)."""
+    if seeds is not None and frames > PICTURE_MAX:
+        raise GanzooError(f"--frames {frames}: a walk holds at most {PICTURE_MAX} frames")
+    if seeds is None and per_class is None and num > PICTURE_MAX:
+        raise GanzooError(f"-n {num}: one .png holds at most {PICTURE_MAX} samples; -o DIR/ writes any number of "
+                          "image samples, one PNG each")
+    if nrow is not None and nrow > PICTURE_MAX:
+        raise GanzooError(f"--nrow {nrow}: a .png row holds at most {PICTURE_MAX} samples")
+
+
+def _check_empty(out: Path, output: str) -> None:
+    """Refuse an output directory that holds anything: new samples over old ones would leave a mix of both runs'
+    files (a stale sample_000002.png after a smaller -n), which no longer scores as one sample of the run."""
+    if not out.is_dir():
+        return
+    entries = [entry.name for entry in itertools.islice(out.iterdir(), 4)]
+    if entries:
+        shown = ", ".join(sorted(entries[:3])) + (", ..." if len(entries) > 3 else "")
+        raise GanzooError(f"output directory {output} is not empty (it holds {shown}): give a new or empty "
+                          "directory, or empty this one first")
+
+
+def _write_files(batches: Iterable[torch.Tensor], out: Path, num: int) -> int:
+    """Write the samples of ``batches`` as ``out/sample_NNNNNN.png``, exactly their pixels (no grid border); return
+    how many. On any failure, Ctrl-C included, what this call wrote is removed again, and ``out`` with it when it made
+    ``out``: the directory ends up holding all ``num`` samples or nothing."""
+    from ganzoo.plots import save_image
+
+    made = [folder for folder in (out, *out.parents) if not folder.exists()]  # deepest first
+    out.mkdir(parents=True, exist_ok=True)
+    digits = max(6, len(str(num - 1)))  # names sort in sample order, past a million too
+    written = 0
+    try:
+        for batch in batches:
+            for image in batch:
+                save_image(image, out / f"sample_{written:0{digits}d}.png")
+                written += 1
+    except BaseException:
+        for i in range(written + 1):  # + 1: an interrupt can land after a file is in place and before the count
+            (out / f"sample_{i:0{digits}d}.png").unlink(missing_ok=True)
+        for folder in made:
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (someone else wrote there) or gone: leave it
+                break
+        raise
+    return written
 
 
 def _class_index(text: str, names: tuple[str, ...]) -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ganzoo.cli.common import load_registry, progress_events
+from ganzoo.cli.common import SAMPLE_COUNT, SEED, load_registry, progress_events
 from ganzoo.cli.completion import variant_completer, weights_completer
 from ganzoo.config_file import config_option
 from ganzoo.errors import GanzooError
@@ -22,13 +22,14 @@ from ganzoo.errors import GanzooError
 @click.option("--data-dir", type=click.Path())
 @click.option("--steps", type=int, help="Training steps (default: the variant's).")
 @click.option("--batch-size", type=int, help="Training batch size (default: the variant's).")
-@click.option("--seed", type=int, help="Training seed; the scoring noise is seed + 1 (default: 0; with --run, "
+@click.option("--seed", type=SEED, help="Training seed; the scoring noise is seed + 1 (default: 0; with --run, "
               "--checkpoint or --pretrained: the seed the weights trained with).")
 @click.option("--seeds", help="Several seeds, comma-separated (0,1,2): one benchmark each, then mean ± sd.")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--amp", type=click.Choice(["auto", "off", "bf16", "fp16"]), default="auto", show_default=True,
               help="Training precision, as for `ganzoo train`; scoring is always fp32.")
-@click.option("--num-samples", type=int, help="Generated and real samples per score (default: 2100 for images).")
+@click.option("--num-samples", type=SAMPLE_COUNT,
+              help="Generated and real samples per score (default: 2100 for images).")
 @click.option("--extractor", "extractors", multiple=True,
               help="Feature extractor(s) for image data (default: all that apply; point data: its dataset scores it).")
 @click.option("--run", "run_dir", type=click.Path(), help="Score an existing run directory instead of training.")
@@ -68,11 +69,6 @@ def bench(names, all_, dataset, data_dir, steps, batch_size, seed, seeds, device
         raise click.UsageError("--pretrained scores the named variants' weights: give variant names, without --run, "
                                "--checkpoint or --seeds")
     if pretrained is not None:  # every named variant must have the weights before anything is scored
-        given = [flag for flag, value in (("--steps", steps), ("--batch-size", batch_size),
-                                          ("--amp", None if amp == "auto" else amp)) if value is not None]
-        if given:
-            raise click.UsageError(f"--pretrained scores the weights as trained: {', '.join(given)} "
-                                   f"{'does' if len(given) == 1 else 'do'} not apply")
         if all_:
             names = tuple(n for n in names if f"{n}/{pretrained}" in registry.names("pretrained"))
             if not names:
@@ -155,7 +151,7 @@ def _fits(registry, variant: str, dataset: str | None) -> bool:
 @click.argument("a", type=click.Path())
 @click.argument("b", type=click.Path())
 @click.option("--extractor", default="inception", show_default=True)
-@click.option("--num-samples", type=int, default=10000, show_default=True,
+@click.option("--num-samples", type=SAMPLE_COUNT, default=10000, show_default=True,
               help="Images drawn from a folder or a dataset, or generated from a run.")
 @click.option("--image-size", type=click.IntRange(min=1),
               help="Size a dataset side is read at (default: a run side's image size, else 32).")
@@ -173,8 +169,6 @@ def fid(a, b, extractor, num_samples, image_size, save_stats, device, as_json, q
     """
     import ganzoo
 
-    if num_samples <= 0:
-        raise GanzooError(f"--num-samples must be a positive integer, got {num_samples}")
     if not quiet and not as_json:
         click.echo(f"extracting {extractor} features of up to {num_samples} images per side; the bars show the time "
                    "left (a smaller --num-samples is quicker and noisier)", err=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from ganzoo.cli.common import load_registry, progress_events
+from ganzoo.cli.common import SEED, load_registry, progress_events
 from ganzoo.cli.completion import source_completer, variant_completer
 from ganzoo.config_file import config_option
 from ganzoo.errors import ConfigError, GanzooError
@@ -165,7 +165,7 @@ def _check_resume_options(ctx: click.Context, resume: str) -> None:
 @click.option("--lr-decay", type=float, metavar="FRACTION",
               help="Both learning rates fall linearly to 0 over this last fraction of the run (0: constant; "
                    "default: the variant's).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option("--amp", type=click.Choice(["auto", "off", "bf16", "fp16"]), default="auto", show_default=True,
               help="Autocast precision for training; auto: bf16 for images on a CPU with native bf16 (AMX or "

@@ -128,6 +128,9 @@ def _prepare_resumed(trainer: Trainer, run: RunDir, start: int, events: Events) 
         outcome = (f"; resuming from step {start}: the run's metrics and sample grids after step {start} are dropped "
                    "and redone") if i == len(trainer.problems) else ""
         events.warn(f"{reason}; the bad file is kept as {moved.name}{outcome}")
+    if start == 0 and not trainer.problems:
+        events.warn(f"{run.root} has no checkpoint to resume from: training from step 0 (any metrics and sample "
+                    "grids it holds are redone)")
     _note(trainer, events, start)
     run.remove_temp_files()
     run.create()

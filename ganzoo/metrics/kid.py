@@ -3,7 +3,9 @@
 Conventions as torch-fidelity and clean-fid: ``k(x, y) = (x . y / d + 1) ** 3``; ``num_subsets`` random subsets of
 ``subset_size`` rows drawn without replacement from each set (a ``numpy.random.RandomState(seed)`` drawing the real
 subset, then the fake one, per subset, the order torch-fidelity uses); the mean and the population standard deviation
-(``ddof=0``) of the per-subset estimates. ``subset_size`` is clipped to the smaller set, as clean-fid does.
+(``ddof=0``) of the per-subset estimates. ``subset_size`` is clipped to the smaller set, as clean-fid does. When
+that makes every subset both whole sets, all subsets give one estimate: it is computed once, with standard
+deviation 0 (not float noise around 0).
 
 When both sets are small enough (a few thousand rows, as in ``ganzoo bench``), the three kernel matrices are computed
 once and each subset's estimate sums blocks of them: the same numbers as kernels per subset (up to the order of
@@ -54,6 +56,8 @@ def kernel_inception_distance(real: ArrayLike, fake: ArrayLike, num_subsets: int
     if torch.device(device).type == "mps":  # MPS has no float64
         device = "cpu"
     x_all, y_all = x_all.to(device), y_all.to(device)
+    if m == x_all.shape[0] == y_all.shape[0]:  # every subset is both whole sets: one estimate, no spread
+        return float(mmd2_unbiased(x_all, y_all)), 0.0
     rng = np.random.RandomState(seed)
     estimates = np.empty(num_subsets)
     n_x, n_y = x_all.shape[0], y_all.shape[0]

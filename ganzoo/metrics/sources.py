@@ -61,7 +61,7 @@ def source_kind(path: str | Path, registry: Registry | None = None) -> str:
     if path.is_file():
         if path.suffix.lower() == ".npz":
             return "npz"
-        if path.suffix == ".safetensors" and path.parent.name == "checkpoints":
+        if path.suffix == ".safetensors":  # a checkpoint, in its run or copied out of it
             return "run"
         raise DataError(f"{path} is a file but not a .npz of statistics or a ganzoo checkpoint; "
                         "pass an image folder, a .npz, a run directory or a dataset")
@@ -240,6 +240,8 @@ def compare(a: str | Path, b: str | Path, extractor_name: str, num_samples: int,
     kinds = source_kind(a, registry), source_kind(b, registry)
     if save_stats is not None and Path(save_stats).expanduser().is_dir():
         raise ConfigError(f"--save-stats {save_stats} is a folder; give the path of an .npz file to write")
+    if save_stats is not None and Path(save_stats).suffix.lower() != ".npz":  # else fid could not read it back
+        raise ConfigError(f"--save-stats {save_stats}: the file must end in .npz")
     if save_stats is not None:  # before the extraction whose statistics it would hold
         from ganzoo.engine.checkpoint import check_writable
 

@@ -132,6 +132,10 @@ def read_npz(path: str | Path) -> dict[str, np.ndarray]:
     path = Path(path)
     if not path.is_file():
         raise MetricError(f"statistics file {path} does not exist")
+    with path.open("rb") as f:
+        magic = f.read(6)
+    if not magic.startswith(b"PK") and magic != b"\x93NUMPY":  # np.load takes anything else for a pickle
+        raise MetricError(f"{path} is not a readable .npz of statistics (it is not a zip archive of arrays)")
     try:
         data = np.load(path, allow_pickle=False)
         if not isinstance(data, np.lib.npyio.NpzFile):
