@@ -25,8 +25,8 @@ _LAZY = {
     **dict.fromkeys(("DatasetSpec", "ExporterSpec", "ExtractorSpec", "LabLayerSpec", "LoggerSpec", "LossSpec",
                      "OptimizerSpec", "PretrainedSpec", "RegulariserSpec", "TrainDefaults", "VariantSpec"),
                     "ganzoo.specs"),
-    **dict.fromkeys(("bench", "create", "export", "fid", "interpolate", "list_variants", "load", "sample", "train"),
-                    "ganzoo.api"),
+    **dict.fromkeys(("bench", "create", "export", "fid", "interpolate", "iter_samples", "list_variants", "load",
+                     "sample", "train"), "ganzoo.api"),
 }
 
 __all__ = [
@@ -35,7 +35,7 @@ __all__ = [
     "LossSpec", "MetricError", "PretrainedSpec",
     "OptimizerSpec", "PenaltyInputs", "PluginError", "Regulariser", "RegulariserSpec", "TrainDefaults",
     "UnknownNameError", "VariantSpec", "__version__", "bench", "create", "export", "fid", "hookimpl", "init_normal_",
-    "interpolate", "list_variants", "load", "sample", "train",
+    "interpolate", "iter_samples", "list_variants", "load", "sample", "train",
 ]
 
 
@@ -55,7 +55,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time the names above load on first use
-    from ganzoo.api import bench, create, export, fid, interpolate, list_variants, load, sample, train
+    from ganzoo.api import bench, create, export, fid, interpolate, iter_samples, list_variants, load, sample, train
     from ganzoo.errors import (
         CheckpointError,
         ConfigError,

@@ -236,3 +236,9 @@ def test_a_picture_replaces_its_file_atomically(run_dir, tmp_path, capsys, monke
     monkeypatch.setattr(Image.Image, "save", half_then_fail)
     _fails(capsys, ["sample", str(run_dir), *args, "--seed", "9", "-o", str(path)], "No space left on device")
     assert path.read_bytes() == new and [p.name for p in tmp_path.iterdir()] == [output]
+
+
+def test_nrow_with_a_directory_output_is_refused_not_ignored(run_dir, tmp_path, capsys):
+    _fails(capsys, ["sample", str(run_dir), "-n", "4", "--nrow", "2", "-o", f"{tmp_path / 'dir'}/"],
+           "--nrow lays out a .png grid")
+    assert not (tmp_path / "dir").exists()

@@ -80,6 +80,8 @@ def sample(ctx: click.Context, source: str, num: int, output: str, seed: int, cl
             raise GanzooError("--interpolate writes one .png strip or one .gif, not a directory")
         if per_class is not None:
             raise GanzooError("--per-class draws one labelled grid: give a .png output")
+        if nrow is not None:
+            raise GanzooError("--nrow lays out a .png grid; a directory gets one file per sample")
         _check_empty(out, output)
     else:
         if gif and seeds is None:
