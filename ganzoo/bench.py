@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from ganzoo import __version__
-from ganzoo.bench_folder import check_report_folder, removed_on_failure
+from ganzoo.bench_folder import check_report_folder
 from ganzoo.cache import cached_score
 from ganzoo.data import load_dataset, parse_dataset_name, to_uint8_images
 from ganzoo.engine import Events, RunDir, TrainConfig, find_run, resolve
@@ -32,6 +32,7 @@ from ganzoo.errors import ConfigError
 from ganzoo.interfaces import generate
 from ganzoo.machine import describe
 from ganzoo.models import build
+from ganzoo.output_folder import left_as_found
 from ganzoo.progress import ProgressFactory, no_progress
 from ganzoo.registry import Registry
 from ganzoo.specs import DatasetSpec
@@ -207,8 +208,8 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
 
     ``log`` receives one-line notes and ``progress`` opens a bar for each phase that takes more than moments
     (sampling, feature extraction, scoring); training reports through ``events``. The report directory must be new,
-    empty or this benchmark's own (:mod:`ganzoo.bench_folder`); one this call created is removed if it fails
-    before holding a trained run.
+    empty or this benchmark's own (:mod:`ganzoo.bench_folder`); if the benchmark fails before holding a trained
+    run, the directory is left as it was found (:func:`ganzoo.output_folder.left_as_found`).
     """
     from ganzoo.plugins import get_registry
 
@@ -217,7 +218,7 @@ def run_bench(config: BenchConfig, registry: Registry | None = None, events: Eve
         registry.extractor(name)  # an unknown name fails now, not after the training it would follow
     config, out, scored_run = _report_folder(config, registry)
     check_report_folder(out, scored_run)
-    with removed_on_failure(out):
+    with left_as_found(out, keep=lambda: (out / "run" / "config.json").is_file()):  # a trained run: reused later
         return _bench(config, out, scored_run, registry, events, log, progress)
 
 

@@ -1,5 +1,4 @@
-"""The report folder of a benchmark: which existing folder a benchmark may write into, and removing the folder a
-failed benchmark created, so that a failed command leaves nothing half-written behind.
+"""The report folder of a benchmark: which existing folder a benchmark may write into.
 
 A benchmark writes ``metrics.json``, ``report.md`` / ``.html`` and pictures with fixed names. It may write into an
 empty or new folder, or into its own earlier report: the same run rescored, or (when it trains) the folder holding
@@ -9,9 +8,6 @@ the run it trained, which it reuses or resumes. Any other folder holds files it 
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from ganzoo.errors import ConfigError
@@ -48,27 +44,3 @@ def _report_of(out: Path) -> Path | None:
     except (OSError, ValueError, AttributeError):
         return None
     return Path(run).resolve() if isinstance(run, str) else None
-
-
-@contextmanager
-def removed_on_failure(out: Path) -> Iterator[None]:
-    """Create ``out`` (and missing parents); if the body fails, remove what was created, unless it now holds a
-    trained run (``run/config.json``), which a rerun reuses."""
-    created = _first_missing(out)
-    out.mkdir(parents=True, exist_ok=True)
-    try:
-        yield
-    except BaseException:
-        if created is not None and not (out / "run" / "config.json").is_file():
-            shutil.rmtree(created, ignore_errors=True)
-        raise
-
-
-def _first_missing(path: Path) -> Path | None:
-    """The outermost folder of ``path`` that does not exist yet (None if ``path`` exists)."""
-    missing = None
-    for folder in (path, *path.parents):
-        if folder.exists():
-            return missing
-        missing = folder
-    return missing

@@ -73,6 +73,23 @@ def test_a_failed_bench_removes_the_folders_it_created(tmp_path, scored):
     assert out.is_dir() and not any(out.iterdir())
 
 
+def test_a_bench_failing_after_it_wrote_its_grids_leaves_the_folder_as_it_found_it(tmp_path, scored, monkeypatch):
+    import ganzoo.bench
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("scoring broke")
+
+    run, registry, common = scored
+    monkeypatch.setattr(ganzoo.bench, "_score_images", fail)
+    new, empty = tmp_path / "new" / "report", tmp_path / "empty"
+    empty.mkdir()
+    for out in (new, empty):
+        with pytest.raises(RuntimeError, match="scoring broke"):
+            run_bench(BenchConfig(run=str(run), out=str(out), **common), registry=registry)
+    assert not (tmp_path / "new").exists()
+    assert empty.is_dir() and not any(empty.iterdir())
+
+
 def test_a_checkpoint_copied_out_of_its_run_is_scored_like_the_run(tmp_path, scored):
     run, registry, common = scored
     newest = sorted((run / "checkpoints").glob("*.safetensors"))[-1]

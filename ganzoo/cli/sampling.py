@@ -165,28 +165,18 @@ def _check_empty(out: Path, output: str) -> None:
 
 def _write_files(batches: Iterable[torch.Tensor], out: Path, num: int) -> int:
     """Write the samples of ``batches`` as ``out/sample_NNNNNN.png``, exactly their pixels (no grid border); return
-    how many. On any failure, Ctrl-C included, what this call wrote is removed again, and ``out`` with it when it made
-    ``out``: the directory ends up holding all ``num`` samples or nothing."""
+    how many. ``out`` is new or empty (checked before), and on any failure, Ctrl-C included, it is left so: it ends
+    up holding all ``num`` samples or nothing."""
+    from ganzoo.output_folder import left_as_found
     from ganzoo.plots import save_image
 
-    made = [folder for folder in (out, *out.parents) if not folder.exists()]  # deepest first
-    out.mkdir(parents=True, exist_ok=True)
     digits = max(6, len(str(num - 1)))  # names sort in sample order, past a million too
     written = 0
-    try:
+    with left_as_found(out):
         for batch in batches:
             for image in batch:
                 save_image(image, out / f"sample_{written:0{digits}d}.png")
                 written += 1
-    except BaseException:
-        for i in range(written + 1):  # + 1: an interrupt can land after a file is in place and before the count
-            (out / f"sample_{i:0{digits}d}.png").unlink(missing_ok=True)
-        for folder in made:
-            try:
-                folder.rmdir()
-            except OSError:  # not empty (someone else wrote there) or gone: leave it
-                break
-        raise
     return written
 
 
