@@ -127,7 +127,7 @@ def load(path: str | Path, device: str = "cpu", registry: Registry | None = None
         for net in (g, d, ema):
             if net is not None:
                 net.to(target).eval()
-        # the engine's layout rule (channels-last for convolutional networks on CPU): the kernels CPU training
+        # the engine's layout rule (channels-last for convolutional networks on CPU and CUDA): the kernels training
         # used, and faster sampling
         prefer_channels_last(target, g, d, data_shape, int(meta["z_dim"]), *([ema] if ema is not None else []))
         registered = str(source)[len(PRETRAINED):].split("/", 1)[0] if str(source).startswith(PRETRAINED) else None

@@ -1,6 +1,6 @@
-"""Channels-last on CPU: convolutional networks train in it (the same maths, up to rounding), optimizer state keeps
-it across a checkpoint, other networks keep their layout, and a network that cannot run channels-last is left as it
-was without its weights, statistics or the random streams changing."""
+"""Channels-last on CPU (and CUDA, not testable here): convolutional networks train in it (the same maths, up to
+rounding), optimizer state keeps it across a checkpoint, other networks keep their layout, and a network that cannot
+run channels-last is left as it was without its weights, statistics or the random streams changing."""
 
 from __future__ import annotations
 
@@ -164,9 +164,9 @@ def test_the_layout_check_changes_nothing_but_the_layout(d_class, converted):
         d(g(torch.randn(2, 8)))  # and the networks still run
 
 
-def test_the_layout_is_left_alone_off_the_cpu():
+def test_the_layout_is_left_alone_on_devices_where_it_was_not_measured():
     g, d = _ConvG(), _ReshapingD()
-    assert not prefer_channels_last(torch.device("cuda"), g, d, (3, 4, 4), 8)
+    assert not prefer_channels_last(torch.device("mps"), g, d, (3, 4, 4), 8)
     assert not any(_channels_last(p) for p in _four_d(g, d))
 
 

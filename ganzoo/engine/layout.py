@@ -1,9 +1,10 @@
-"""Memory layout of the networks: channels-last for convolutional networks on CPU.
+"""Memory layout of the networks: channels-last for convolutional networks on CPU and CUDA.
 
 oneDNN's CPU convolutions run on (N, H, W, C) data; in the default (N, C, H, W) layout every convolution converts
 its input and output. Keeping weights and activations channels-last made a training step 1.11x (WGAN-GP) to 1.28x
-(DCGAN) faster on the 2-core Xeon (``benchmarks/throughput.py``, docs/benchmarks.md). On CUDA the gain depends on
-the GPU and the precision and has not been measured here, so the layout is left alone there.
+(DCGAN) faster on the 2-core Xeon (``benchmarks/throughput.py``, docs/benchmarks.md). On an H200 in float32 it made
+DCGAN's step 1.10x to 1.30x faster at 32 and 64 px, at batch 64 and at the largest batches
+(``benchmarks/gpu_check.py``, docs/benchmarks.md, "GPU figures"). Other devices keep the networks' own layout.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ import torch
 
 from ganzoo.interfaces import discriminate, generate
 
+CHANNELS_LAST_DEVICES = ("cpu", "cuda")  # where channels-last was measured to pay
+
 
 def prefer_channels_last(device: torch.device, generator: torch.nn.Module, discriminator: torch.nn.Module,
                          data_shape: tuple[int, ...], z_dim: int, *copies: torch.nn.Module) -> bool:
-    """Make the networks' 4-D weights and buffers channels-last where that pays: on CPU, when one of them has a
-    2-D convolution and copies of both pass a training step in that layout. ``copies`` (an EMA generator) follow
+    """Make the networks' 4-D weights and buffers channels-last where that pays: on CPU or CUDA, when one of them
+    has a 2-D convolution and copies of both pass a training step in that layout. ``copies`` (an EMA generator) follow
     the generator. Returns whether it converted.
 
     A network that ``.view``\\ s a channels-last activation raises in that layout; such a pair is left exactly as
@@ -29,7 +32,7 @@ def prefer_channels_last(device: torch.device, generator: torch.nn.Module, discr
     changes nothing of the originals but the layout.
     """
     nets = (generator, discriminator)
-    if device.type != "cpu" or not any(_is_conv2d(m) for net in nets for m in net.modules()):
+    if device.type not in CHANNELS_LAST_DEVICES or not any(_is_conv2d(m) for net in nets for m in net.modules()):
         return False
     if not _passes_a_step(generator, discriminator, data_shape, z_dim, device):
         return False
