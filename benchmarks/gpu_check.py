@@ -1,6 +1,6 @@
-"""One prepared accelerator check: ganzoo's GPU path measured in a single run of at most 8 minutes.
+"""One prepared accelerator check: ganzoo's GPU path measured in a single run of at most 9 minutes.
 
-    timeout 540 python benchmarks/gpu_check.py --device cuda --out benchmarks/results/gpu   # on a GPU machine
+    timeout 580 python benchmarks/gpu_check.py --device cuda --out benchmarks/results/gpu   # on a GPU machine
     python benchmarks/gpu_check.py --device cpu --quick                                   # seconds; CI runs it
 
 Sections, in this order, each independent (a failure is recorded in one line and the next section runs) and each
@@ -15,6 +15,9 @@ with its own time limit inside a total budget (``--budget``):
 - ``nccl``: ``ganzoo train --nproc 2`` on CUDA; with one GPU, why that is not possible, and whether NCCL itself
   takes two ranks on one device (a two-process all_reduce). Every process has a timeout.
 - ``bench``: ``ganzoo bench dcgan`` at its defaults; the whole timing split and the scores from its metrics.json.
+- ``step_profile``: where one dcgan training step's time goes at its default batch: the spread of the step times
+  of a ``ganzoo.train`` run (median, mean, tail), then ``torch.profiler`` over a few of the engine's steps: host
+  operators, GPU kernel time, kernel launches and synchronisations per step, and the costliest operators.
 - ``throughput``: the engine's img/s (``benchmarks/throughput.py``'s ``EngineLoop`` and ``measure``) at 32 and 64
   px, at batch 64 and at the largest batch that fits (doubling until out of memory, up to a cap), eager and
   ``--compile``, channels-last on and off. It comes last and uses what is left of the budget: the eager rows first,
@@ -61,7 +64,7 @@ from ganzoo.engine.device import select_device
 from ganzoo.plugins import get_registry
 from ganzoo.registry import Registry
 
-SECTIONS = ("variants", "amp", "inception", "nccl", "bench", "throughput")
+SECTIONS = ("variants", "amp", "inception", "nccl", "bench", "step_profile", "throughput")
 MIN_SECTION_S = 5.0  # a section is not started with less time than this left in the budget
 UNFINISHED = "unfinished: the section's time limit came first"  # a row's error until the row completes
 
@@ -71,9 +74,10 @@ class Plan:
     """How much each section does and how long it may take. The defaults are the GPU run; :data:`QUICK` is the
     smoke test."""
 
-    budget_s: float = 440  # all sections together; with start-up the run ends within 8 minutes
+    budget_s: float = 480  # all sections together; with start-up the run ends within 9 minutes
     timeouts_s: dict[str, float] = field(default_factory=lambda: {  # per section, clipped to the budget left
-        "variants": 90, "amp": 110, "inception": 45, "nccl": 60, "bench": 180, "throughput": 300})
+        "variants": 90, "amp": 110, "inception": 45, "nccl": 60, "bench": 180, "step_profile": 40,
+        "throughput": 300})
     dataset: str | None = None  # None: each variant's default (MNIST)
     fid_extractor: str | None = None  # None: the dataset's own tracking extractor (mnist-classifier on MNIST)
     fid_samples: int | None = None  # None: the engine's default (2048)
@@ -89,6 +93,8 @@ class Plan:
     inception_repeats: int = 3
     nproc_steps: int = 20  # steps of the --nproc 2 run
     bench_args: tuple[str, ...] = ()  # more `ganzoo bench dcgan` options (none: its defaults)
+    profile_run_steps: int = 600  # steps of the ganzoo.train run whose step times are summarised
+    profile_steps: int = 20  # engine steps under torch.profiler
     sizes: tuple[int, ...] = (32, 64)  # throughput image sizes
     batch: int = 64  # the fixed throughput batch, and where the search for the largest starts
     max_batch: int = 65536  # the doubling search stops here if memory never runs out
@@ -104,12 +110,14 @@ class Plan:
 
 FULL = Plan()
 QUICK = Plan(  # seconds on a CPU: every code path, none of the figures meaningful
-    budget_s=300, timeouts_s={"variants": 90, "amp": 90, "inception": 60, "nccl": 10, "bench": 120, "throughput": 60},
+    budget_s=300, timeouts_s={"variants": 90, "amp": 90, "inception": 60, "nccl": 10, "bench": 120, "step_profile": 60,
+                              "throughput": 60},
     dataset=tp.RANDOM_DATASET, fid_extractor="mnist-classifier", fid_samples=160,
     train_options={"batch_size": 8, "ema_decay": 0.0}, variant_fid=False, variant_steps=1, amp_steps=1,
     amp_fid_points=1, seeds=(0, 1), inception_inputs=((32, 1),), inception_images=4, inception_batches=(4,),
     inception_repeats=1, nproc_steps=2,
     bench_args=("--steps", "2", "--batch-size", "16", "--num-samples", "20", "--extractor", "mnist-classifier"),
+    profile_run_steps=4, profile_steps=2,
     sizes=(32,), batch=4, max_batch=8, search_step_s=30.0, compile=False, warmup=0, round_s=0.0, max_steps=1,
     repeats=1, compile_reserve_s=0, quick=True)
 
@@ -551,6 +559,85 @@ def check_bench(check: Check, out: dict[str, Any]) -> None:
                       + (f", Inception FID {inception:.2f}" if inception is not None else ""))
 
 
+LAUNCH_CALLS = ("cudaLaunchKernel", "cudaLaunchKernelExC", "cuLaunchKernel", "cuLaunchKernelEx")
+
+
+def check_step_profile(check: Check, out: dict[str, Any]) -> None:
+    """Where a dcgan step's time goes at its default batch: the step times of a ``ganzoo.train`` run, then
+    ``torch.profiler`` over the engine's steps (throughput.py's loop on in-memory images)."""
+    plan, variant = check.plan, "dcgan"
+    spec = check.registry.variant(variant)
+    batch = plan.train_options.get("batch_size", spec.defaults.batch_size)
+    out.update(variant=variant, batch=batch)
+    run = train(check, variant, "profile", plan.profile_run_steps, fid_every=plan.profile_run_steps * 10)
+    out["run"] = step_time_spread([r["train_s"] for r in run.read_metrics() if "d_loss" in r])
+    loop = tp.EngineLoop(check.registry, variant, 32, 1, batch, True, False, "engine", 0, check.work / "profile",
+                         device=str(check.device))
+    n = plan.profile_steps
+    for _ in range(max(1, n // 4)):  # warm-up: allocator, cuDNN's algorithm choice
+        loop.step()
+    sync(check.device)
+    t0 = time.perf_counter()
+    for _ in range(n):
+        loop.step()
+    sync(check.device)
+    out["loop_ms_per_step"] = round(1000 * (time.perf_counter() - t0) / n, 3)
+    out["profile"] = profile_steps(loop, n, check.device)
+    p = out["profile"]
+    gpu = (f", {p['kernel_launches']:.0f} kernel launches, {p['synchronisations']:.0f} synchronisations, GPU busy "
+           f"{p['gpu_busy']:.0%}" if "gpu_busy" in p else "")
+    out["summary"] = (f"ganzoo.train step {out['run']['median_ms']:.1f} ms median, {out['run']['mean_ms']:.1f} "
+                      f"mean; engine loop {out['loop_ms_per_step']:.1f} ms; per step {p['host_ops']:.0f} host "
+                      f"operators{gpu}")
+
+
+def step_time_spread(train_s: list[float]) -> dict[str, Any]:
+    """Median, mean and tail of the step times, from the cumulative training seconds of metrics.jsonl; the first
+    tenth of the steps (one-time costs) is left out when there are 20 or more."""
+    times = [b - a for a, b in zip([0.0, *train_s], train_s, strict=False)]
+    skip = len(times) // 10 if len(times) >= 20 else 0
+    kept = sorted(times[skip:])
+    if not kept:
+        raise RuntimeError("the run logged no steps")
+    median = statistics.median(kept)
+    slow = [t for t in kept if t > 2 * median]
+    return {"steps": len(kept), "skipped_first": skip, "median_ms": round(1000 * median, 3),
+            "mean_ms": round(1000 * statistics.fmean(kept), 3),
+            "p90_ms": round(1000 * kept[int(0.9 * (len(kept) - 1))], 3), "max_ms": round(1000 * kept[-1], 3),
+            "slow_steps": len(slow), "slow_share_of_time": round(sum(slow) / sum(kept), 3)}
+
+
+def profile_steps(loop: Any, n: int, device: torch.device) -> dict[str, Any]:
+    """``n`` engine steps under torch.profiler: host operators, kernel launches, synchronisations and GPU time per
+    step (CUDA only), and the operators with the most host time."""
+    from torch.autograd import DeviceType
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with profile(activities=activities) as prof:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            loop.step()
+        sync(device)
+        wall_us = 1e6 * (time.perf_counter() - t0)
+    events = prof.events()
+    host = [e for e in events if e.device_type == DeviceType.CPU]
+    result: dict[str, Any] = {"steps": n, "ms_per_step_profiled": round(wall_us / n / 1000, 3),
+                              "host_ops": round(sum(e.name.startswith("aten::") for e in host) / n, 1)}
+    if device.type == "cuda":
+        on_gpu = [e for e in events if e.device_type == DeviceType.CUDA]
+        gpu_us = sum(e.time_range.elapsed_us() for e in on_gpu)
+        result.update(kernel_launches=round(sum(e.name in LAUNCH_CALLS for e in host) / n, 1),
+                      synchronisations=round(sum("Synchronize" in e.name for e in host) / n, 1),
+                      memcpy_calls=round(sum(e.name.startswith("cudaMemcpy") for e in host) / n, 1),
+                      gpu_ms_per_step=round(gpu_us / n / 1000, 3), gpu_busy=round(gpu_us / wall_us, 3))
+    top = sorted((a for a in prof.key_averages() if a.key.startswith("aten::")),
+                 key=lambda a: a.self_cpu_time_total, reverse=True)[:8]
+    result["top_host_ops"] = [{"op": a.key, "calls_per_step": round(a.count / n, 1),
+                               "self_host_ms_per_step": round(a.self_cpu_time_total / n / 1000, 3)} for a in top]
+    return result
+
+
 def make_image_folder(folder: Path, n: int = 120, size: int = 32) -> Path:
     """``n`` grayscale PNGs of a bright blob at random places: a dataset for a seconds-long bench."""
     import numpy as np
@@ -578,11 +665,8 @@ def check_throughput(check: Check, out: dict[str, Any]) -> None:
     for size in sizes:
         out["largest_batch"][size] = found = largest_batch(check, variant, size)
         check.log("throughput", f"{size}px: largest batch {found['batch']} ({found['stopped']})")
-    layouts = ("contiguous", "channels-last")
-    configs = [(compiled, size, batch, layout) for compiled in ((False, True) if plan.compile else (False,))
-               for size in sizes
-               for batch in dict.fromkeys((plan.batch, out["largest_batch"][size]["batch"])) if batch
-               for layout in layouts]
+    configs = throughput_rows(sizes, plan.batch, {size: out["largest_batch"][size]["batch"] for size in sizes},
+                              plan.compile)
     if not plan.compile:
         out["compile_skipped"] = ("torch.compile takes minutes on a CPU (71 s for dcgan on the 2-core machine); "
                                   "--quick times eager only")
@@ -604,6 +688,19 @@ def check_throughput(check: Check, out: dict[str, Any]) -> None:
     out["summary"] = (f"{len(timed)} of {len(out['rows'])} rows timed; best {best['img_per_s']:.0f} img/s "
                       f"({best['image_size']}px, batch {best['batch']}, "
                       f"{'compiled' if best['compile'] else 'eager'}, {best['layout']})" if best else "no row timed")
+
+
+def throughput_rows(sizes: list[int], batch: int, largest: dict[int, int | None],
+                    compile_rows: bool) -> list[tuple[bool, int, int, str]]:
+    """(compiled, size, batch, layout) of every row, in the order they are timed: the eager rows at the plan's
+    batch, then the compiled ones at the first size and that batch (so that a short budget still compares eager
+    with compiled), then the eager rows at the largest batch, then the other compiled rows."""
+    layouts = ("contiguous", "channels-last")
+    batches = {size: list(dict.fromkeys(b for b in (batch, largest[size]) if b)) for size in sizes}
+    every = [(compiled, size, b, layout) for compiled in ((False, True) if compile_rows else (False,))
+             for size in sizes for b in batches[size] for layout in layouts]
+    first = [row for row in every if row[2] == batch and (not row[0] or row[1] == sizes[0])]
+    return first + [row for row in every if row not in first]
 
 
 def largest_batch(check: Check, variant: str, size: int) -> dict[str, Any]:
@@ -672,7 +769,7 @@ def time_row(check: Check, variant: str, size: int, batch: int, layout: str, com
 
 CHECKS: dict[str, Callable[[Check, dict[str, Any]], None]] = {
     "variants": check_variants, "amp": check_amp, "inception": check_inception, "nccl": check_nccl,
-    "bench": check_bench, "throughput": check_throughput,
+    "bench": check_bench, "step_profile": check_step_profile, "throughput": check_throughput,
 }
 
 
@@ -755,8 +852,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="folder for gpu_check.json and gpu_check.md (default benchmarks/results/gpu; with --quick a "
                         "temporary folder)")
     p.add_argument("--budget", type=float, default=None,
-                   help="total seconds the sections may take (default 440, so that with start-up the run ends "
-                        "within 8 minutes; --quick 300)")
+                   help="total seconds the sections may take (default 480, so that with start-up the run ends "
+                        "within 9 minutes; --quick 300)")
     p.add_argument("--sections", default=",".join(SECTIONS),
                    help=f"comma-separated subset of {','.join(SECTIONS)} (default all, in that order)")
     p.add_argument("--seeds", default=None, help="fp32 seeds of the AMP spread, comma-separated (default 0,1,2; "
@@ -944,6 +1041,24 @@ def _md_bench(r: dict[str, Any]) -> list[str]:
                     if rows else [])
 
 
+def _md_step_profile(r: dict[str, Any]) -> list[str]:
+    run, p = r.get("run", {}), r.get("profile", {})
+    lines = [f"{r.get('variant')}, batch {r.get('batch')}. A `ganzoo.train` run's step times over its last "
+             f"{run.get('steps')} steps: median {_num(run.get('median_ms'))} ms, mean {_num(run.get('mean_ms'))}, "
+             f"p90 {_num(run.get('p90_ms'))}, max {_num(run.get('max_ms'))}; {run.get('slow_steps')} steps over twice "
+             f"the median take {_num(run.get('slow_share_of_time'))} of the time. The engine loop on in-memory "
+             f"images: {_num(r.get('loop_ms_per_step'))} ms per step, {_num(p.get('ms_per_step_profiled'))} under "
+             "the profiler.", ""]
+    if "gpu_busy" in p:
+        lines += [f"Per step: {p['host_ops']} host operators, {p['kernel_launches']} kernel launches, "
+                  f"{p['synchronisations']} synchronisations, {p['memcpy_calls']} memcpy calls, GPU busy "
+                  f"{p['gpu_ms_per_step']} ms ({p['gpu_busy']:.0%} of the profiled step).", ""]
+    else:
+        lines += [f"Per step: {p.get('host_ops')} host operators (no GPU here).", ""]
+    rows = [[x["op"], x["calls_per_step"], x["self_host_ms_per_step"]] for x in p.get("top_host_ops", [])]
+    return lines + _table(["operator", "calls per step", "self host ms per step"], rows)
+
+
 def _md_throughput(r: dict[str, Any]) -> list[str]:
     found = "; ".join(f"{size}px: {f['batch']} ({f['stopped']})" for size, f in r.get("largest_batch", {}).items())
     lines = [f"{r.get('variant')}, {r.get('channels')} channel, EMA on. Largest batch: {found}. {r.get('rule')}."]
@@ -958,7 +1073,7 @@ def _md_throughput(r: dict[str, Any]) -> list[str]:
 
 RENDERERS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "variants": _md_variants, "amp": _md_amp, "inception": _md_inception, "nccl": _md_nccl, "bench": _md_bench,
-    "throughput": _md_throughput,
+    "step_profile": _md_step_profile, "throughput": _md_throughput,
 }
 
 

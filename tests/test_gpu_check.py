@@ -84,6 +84,33 @@ def test_quick_run_times_throughput_inception_and_the_bench(quick_run):
     assert bench["scores"]["mnist-classifier"]["final"]["kid_mean"] is not None
 
 
+def test_quick_run_profiles_a_training_step(quick_run):
+    profile = quick_run[1]["sections"]["step_profile"]["results"]
+    assert profile["run"]["steps"] == 4 and 0 < profile["run"]["median_ms"] <= profile["run"]["max_ms"]
+    assert profile["loop_ms_per_step"] > 0 and profile["profile"]["host_ops"] > 0
+    assert profile["profile"]["top_host_ops"][0]["op"].startswith("aten::")
+    assert "gpu_busy" not in profile["profile"]  # no CUDA events on a CPU
+
+
+def test_step_time_spread_leaves_out_the_first_steps_and_measures_the_tail():
+    train_s = [1.0] + [1.0 + 0.01 * k for k in range(1, 20)] + [1.19 + 0.05]  # a 1 s first step, then 10 ms steps
+    spread = gpu_check.step_time_spread(train_s)
+    assert spread["skipped_first"] == 2 and spread["steps"] == 19
+    assert spread["median_ms"] == pytest.approx(10) and spread["max_ms"] == pytest.approx(50)
+    assert spread["slow_steps"] == 1 and spread["slow_share_of_time"] == round(0.05 / 0.23, 3)
+
+
+def test_throughput_rows_compare_eager_with_compiled_before_the_large_batches():
+    rows = gpu_check.throughput_rows([32, 64], 64, {32: 1024, 64: None}, compile_rows=True)
+    assert len(rows) == len(set(rows)) == 12  # 64 px has no larger batch that fits
+    assert rows[:6] == [(False, 32, 64, "contiguous"), (False, 32, 64, "channels-last"),
+                        (False, 64, 64, "contiguous"), (False, 64, 64, "channels-last"),
+                        (True, 32, 64, "contiguous"), (True, 32, 64, "channels-last")]
+    assert rows[6:8] == [(False, 32, 1024, "contiguous"), (False, 32, 1024, "channels-last")]
+    assert gpu_check.throughput_rows([32], 4, {32: 4}, compile_rows=False) == [
+        (False, 32, 4, "contiguous"), (False, 32, 4, "channels-last")]
+
+
 def _check(tmp_path: Path, **plan) -> gpu_check.Check:
     return gpu_check.Check(gpu_check.Plan(**plan), torch.device("cpu"), None, tmp_path, time.monotonic(),
                            dict(os.environ))
