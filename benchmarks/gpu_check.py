@@ -413,9 +413,11 @@ def _judge_amp(out: dict[str, Any]) -> None:
 
 
 def check_inception(check: Check, out: dict[str, Any]) -> None:
-    """Inception img/s at each batch size, from uint8 images in host memory; on CUDA, GPU vs CPU features."""
+    """Inception img/s at each batch size, from uint8 images in host memory, in full float32 as ganzoo scores; on
+    CUDA, GPU vs CPU features in full float32 and with TF32 (PyTorch's default for cuDNN)."""
     import inception_speed
 
+    from ganzoo.metrics.exact import full_float32
     from ganzoo.metrics.inception import build_inception
 
     plan, device = check.plan, check.device
@@ -423,38 +425,41 @@ def check_inception(check: Check, out: dict[str, Any]) -> None:
     extractor = build_inception(device=device)
     out.update(build_s=round(time.monotonic() - started, 2), images=plan.inception_images, rows=[])
     gen = torch.Generator().manual_seed(0)
-    for size, channels in plan.inception_inputs:
-        images = torch.randint(0, 256, (plan.inception_images, channels, size, size), dtype=torch.uint8,
-                               generator=gen)
-        for batch in plan.inception_batches:
-            row: dict[str, Any] = {"size": size, "channels": channels, "batch": batch, "error": UNFINISHED}
-            out["rows"].append(row)
-            features = inception_speed.with_batch_size(extractor, batch)
-            try:
-                reset_peak_memory(device)
-                features(images[:batch])  # warm-up: cuDNN's algorithm choice, the allocator
-                times = []
-                for _ in range(plan.inception_repeats):
-                    sync(device)
-                    t0 = time.perf_counter()
-                    features(images)
-                    sync(device)
-                    times.append(time.perf_counter() - t0)
-                row.update(img_per_s=round(len(images) / statistics.median(times), 1),
-                           each=[round(len(images) / t, 1) for t in times], peak_memory_mib=peak_memory_mib(device))
-                del row["error"]
-            except Exception as exc:
-                row["error"] = one_line(exc)
-            check.log("inception", f"{size}px x{channels} batch {batch}: {row.get('img_per_s', row.get('error'))} "
-                      "img/s")
-            free_memory(device)
+    with full_float32():  # as extract() runs it when ganzoo scores
+        for size, channels in plan.inception_inputs:
+            images = torch.randint(0, 256, (plan.inception_images, channels, size, size), dtype=torch.uint8,
+                                   generator=gen)
+            for batch in plan.inception_batches:
+                row: dict[str, Any] = {"size": size, "channels": channels, "batch": batch, "error": UNFINISHED}
+                out["rows"].append(row)
+                features = inception_speed.with_batch_size(extractor, batch)
+                try:
+                    reset_peak_memory(device)
+                    features(images[:batch])  # warm-up: cuDNN's algorithm choice, the allocator
+                    times = []
+                    for _ in range(plan.inception_repeats):
+                        sync(device)
+                        t0 = time.perf_counter()
+                        features(images)
+                        sync(device)
+                        times.append(time.perf_counter() - t0)
+                    row.update(img_per_s=round(len(images) / statistics.median(times), 1),
+                               each=[round(len(images) / t, 1) for t in times], peak_memory_mib=peak_memory_mib(device))
+                    del row["error"]
+                except Exception as exc:
+                    row["error"] = one_line(exc)
+                check.log("inception", f"{size}px x{channels} batch {batch}: {row.get('img_per_s', row.get('error'))} "
+                          "img/s")
+                free_memory(device)
     if device.type == "cuda":
         images = torch.randint(0, 256, (8, 3, 299, 299), dtype=torch.uint8, generator=gen)
         cpu = build_inception(device="cpu")
         with torch.inference_mode():
-            out["gpu_vs_cpu_features"] = inception_speed.differences(extractor(images).features.cpu(),
-                                                                     cpu(images).features)
-        out["gpu_vs_cpu_features"]["tf32_cudnn"] = torch.backends.cudnn.allow_tf32
+            reference = cpu(images).features
+            with full_float32():
+                out["gpu_vs_cpu_features"] = inception_speed.differences(extractor(images).features.cpu(), reference)
+            tf32 = inception_speed.differences(extractor(images).features.cpu(), reference)
+        out["gpu_vs_cpu_features"]["with_torch_defaults"] = tf32 | {"tf32_cudnn": torch.backends.cudnn.allow_tf32}
     else:
         out["gpu_vs_cpu_features"] = {"skipped": "The check runs on the CPU: nothing to compare with"}
     best = max((r for r in out["rows"] if "img_per_s" in r), key=lambda r: r["img_per_s"], default=None)
@@ -1010,8 +1015,12 @@ def _md_amp(r: dict[str, Any]) -> list[str]:
 
 def _md_inception(r: dict[str, Any]) -> list[str]:
     diff = r.get("gpu_vs_cpu_features", {})
-    note = (diff.get("skipped") or f"GPU vs CPU features (8 images): max abs diff {diff.get('max_abs_diff'):.2e}, "
-            f"relative {diff.get('max_rel_diff'):.2e} (cuDNN TF32 {'on' if diff.get('tf32_cudnn') else 'off'})")
+    defaults = diff.get("with_torch_defaults", {})
+    note = diff.get("skipped") or (
+        f"GPU vs CPU features (8 images), in full float32 as ganzoo scores: max abs diff "
+        f"{diff.get('max_abs_diff'):.2e}, relative {diff.get('max_rel_diff'):.2e}; with PyTorch's defaults (cuDNN "
+        f"TF32 {'on' if defaults.get('tf32_cudnn') else 'off'}): {defaults.get('max_abs_diff', math.nan):.2e} and "
+        f"{defaults.get('max_rel_diff', math.nan):.2e}")
     return [f"{r.get('images')} uint8 images per pass from host memory; built in {r.get('build_s')} s. {note}.",
             ""] + _table(["input", "batch", "img/s", "per repeat", "peak MiB", "error"],
                          [[f"{x['size']}px x{x['channels']}", x["batch"], x.get("img_per_s"),

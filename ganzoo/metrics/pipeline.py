@@ -20,6 +20,7 @@ import torch
 from ganzoo.engine.device import select_device
 from ganzoo.errors import MetricError
 from ganzoo.metrics.coverage import mode_coverage
+from ganzoo.metrics.exact import full_float32
 from ganzoo.metrics.extractor import FeatureExtractor
 from ganzoo.metrics.frechet import frechet_distance
 from ganzoo.metrics.inception_score import inception_score
@@ -103,7 +104,8 @@ def _check_batch(batch: Any) -> torch.Tensor:
 def extract(extractor: FeatureExtractor, batches: Iterable[torch.Tensor], device: str | torch.device = "cpu",
             keep: int = 10000, keep_logits: int | None = None,
             progress: Callable[[int], None] | None = None) -> FeatureSet:
-    """Run ``extractor`` over uint8 ``(B, C, H, W)`` batches under ``torch.inference_mode``.
+    """Run ``extractor`` over uint8 ``(B, C, H, W)`` batches under ``torch.inference_mode``, in full float32 (no
+    TF32 on a GPU; :mod:`ganzoo.metrics.exact`).
 
     Every feature enters the statistics; the first ``keep`` are also kept raw (float32). Logits, when the
     extractor gives them, are kept for every sample unless ``keep_logits`` caps them. ``progress(n)`` is called
@@ -118,7 +120,7 @@ def extract(extractor: FeatureExtractor, batches: Iterable[torch.Tensor], device
     kept_logits: list[torch.Tensor] = []
     n_features = n_logits = 0
     logit_cap = keep_logits if keep_logits is not None else float("inf")
-    with torch.inference_mode():
+    with torch.inference_mode(), full_float32():
         for batch in batches:
             images = _check_batch(batch).to(device)
             if images.shape[0] == 0:
@@ -191,8 +193,9 @@ def score(real: FeatureSet, fake: FeatureSet, real_labels: np.ndarray | torch.Te
         attempt(("kid_mean", "kid_std"), lambda: kernel_inception_distance(
             real.features, fake.features, kid_subsets, kid_subset_size, seed, device))
         result["pr_k"] = pr_k
-        attempt(("precision", "recall"), lambda: precision_recall(real.features, fake.features, pr_k,
-                                                                   device=device))
+        with full_float32():  # float32 distances: a GPU would otherwise take TF32 where the caller allows it
+            attempt(("precision", "recall"), lambda: precision_recall(real.features, fake.features, pr_k,
+                                                                       device=device))
 
     if fake.logits is None:
         for name in ("is_mean", "is_std", "modes_covered", "modes_total", "mode_kl"):
