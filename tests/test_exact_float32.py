@@ -73,3 +73,16 @@ def test_precision_recall_distances_in_full_float32(monkeypatch):
     monkeypatch.setattr("ganzoo.metrics.pipeline.precision_recall", recording)
     result = score(feature_set(30, 0), feature_set(30, 1), device="cpu")
     assert result["precision"] == 0.5 and seen == [_full_float32_inside()]
+
+
+def test_images_drawn_by_the_batches_iterator_keep_the_callers_settings():
+    seen = []
+
+    def batches():
+        for batch in batches_of(random_images(20, 0), size=10):
+            seen.append(_flags())  # a generator sampled here, as the engine's tracking does
+            yield batch
+
+    before = _flags()
+    extract(Projection(), batches())
+    assert seen == [before, before]

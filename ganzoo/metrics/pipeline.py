@@ -120,12 +120,13 @@ def extract(extractor: FeatureExtractor, batches: Iterable[torch.Tensor], device
     kept_logits: list[torch.Tensor] = []
     n_features = n_logits = 0
     logit_cap = keep_logits if keep_logits is not None else float("inf")
-    with torch.inference_mode(), full_float32():
+    with torch.inference_mode():
         for batch in batches:
             images = _check_batch(batch).to(device)
             if images.shape[0] == 0:
                 continue
-            out = extractor(images)
+            with full_float32():  # the extractor alone: images drawn by the batches' iterator keep the caller's
+                out = extractor(images)  # settings, as they would when saved to files and scored from there
             feats, logits = out[0], out[1]
             if feats.dim() != 2 or feats.shape[0] != images.shape[0]:
                 raise MetricError(f"extractor {type(extractor).__name__} returned features of shape "
