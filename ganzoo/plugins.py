@@ -111,11 +111,15 @@ class Plugins:
     def add(self, plugin: ModuleType | Any, name: str, distribution: str = "", version: str = "") -> None:
         """Register a plugin object (normally a module) under ``name``.
 
-        One that pluggy refuses, or that implements a hook ganzoo does not define (a misspelt name), is left
-        unregistered and its error recorded, so that it is skipped like a plugin that fails to import.
+        One that pluggy refuses, that implements a hook ganzoo does not define (a misspelt name), or whose name is
+        taken, is left unregistered and its error recorded, so that it is skipped like a plugin that fails to import.
         """
         info = PluginInfo(name=name, module=getattr(plugin, "__name__", repr(plugin)),
                           distribution=distribution, version=version)
+        if name in self.infos:  # the first plugin of that name keeps it, and its record
+            info.error = f"plugin name {name!r} is already used by {self.infos[name].module}"
+            self.infos[f"{name} ({info.module})"] = info
+            return
         self.infos[name] = info
         try:
             self.manager.register(plugin, name=name)

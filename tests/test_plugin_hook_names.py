@@ -64,6 +64,20 @@ def test_misspelt_hook_skips_only_that_plugin(gan_spec):
         registry.variant("typo-gan")
 
 
+def test_a_second_plugin_under_a_taken_name_is_skipped_and_the_first_keeps_its_record(gan_spec):
+    first = _module("first", ganzoo_register_variants=lambda register: register(gan_spec))
+    second = _module("second", ganzoo_register_variants=lambda register: None)
+    plugins = Plugins()
+    plugins.add(first, "mine")
+    plugins.add(second, "mine")
+    assert plugins.manager.get_plugin("mine") is first
+    assert plugins.infos["mine"].module == "first" and plugins.infos["mine"].error == ""
+    assert plugins.infos["mine (second)"].error == "plugin name 'mine' is already used by first"
+    with pytest.warns(PluginLoadWarning, match="'mine [(]second[)]'.*already used by first"):
+        registry = plugins.build_registry()
+    assert registry.names("variant") == ["gan"] and plugins.infos["mine"].registered == {"variant": ["gan"]}
+
+
 def test_unknown_hook_with_no_near_name_points_at_optionalhook():
     plugins = Plugins()
     plugins.add(_module("odd", frobnicate=lambda register: None), "odd")
