@@ -28,14 +28,14 @@ from ganzoo.engine import Events, RunDir, TrainConfig, find_run, resolve
 from ganzoo.engine import train as train_run
 from ganzoo.engine.device import select_device
 from ganzoo.engine.loop import seed_everything
-from ganzoo.errors import ConfigError
+from ganzoo.errors import ConfigError, GanzooError
 from ganzoo.interfaces import generate
 from ganzoo.machine import describe
 from ganzoo.models import build
 from ganzoo.output_folder import left_as_found
 from ganzoo.progress import ProgressFactory, no_progress
 from ganzoo.registry import Registry
-from ganzoo.specs import DatasetSpec
+from ganzoo.specs import DatasetSpec, edited_network, edited_regularisers, network_edits
 
 DEFAULT_IMAGE_SAMPLES = 2100  # > 2048, the Inception feature dimension: FID needs more samples than dimensions
 DEFAULT_POINT_SAMPLES = 2500
@@ -53,6 +53,12 @@ class BenchConfig:
     seed: int | None = None  # training seed; None: 0, or the seed the weights of ``run`` / ``checkpoint`` trained with
     device: str = "auto"
     amp: str = "auto"  # training precision (scoring is always float32)
+    lr_g: float | None = None  # the recipe: None (or no edits) keeps the variant's
+    lr_d: float | None = None
+    ema_decay: float | None = None
+    lr_decay: float | None = None
+    network: tuple[str, ...] = ()  # --net KEY=VALUE edits of the variant's network options
+    regularisers: tuple[str, ...] = ()  # --reg NAME=VALUE / NAME=off / none edits of the variant's regularisers
     num_samples: int | None = None
     extractors: tuple[str, ...] = ()
     run: str | None = None  # score this run directory instead of training
@@ -65,10 +71,20 @@ class BenchConfig:
         if self.run and self.checkpoint:
             raise ConfigError("--run and --checkpoint each name the weights to score: give one")
         training = [flag for flag, value in (("--steps", self.steps), ("--batch-size", self.batch_size),
-                                             ("--amp", None if self.amp == "auto" else self.amp)) if value is not None]
+                                             ("--amp", None if self.amp == "auto" else self.amp),
+                                             ("--lr-g", self.lr_g), ("--lr-d", self.lr_d),
+                                             ("--ema-decay", self.ema_decay), ("--lr-decay", self.lr_decay),
+                                             ("--net", self.network or None), ("--reg", self.regularisers or None))
+                    if value is not None]
         if (self.run or self.checkpoint) and training:
             raise ConfigError(f"scoring given weights trains nothing: {', '.join(training)} "
                               f"{'does' if len(training) == 1 else 'do'} not apply")
+        for flag, parse in (("--net", lambda: network_edits(self.network)),
+                            ("--reg", lambda: edited_regularisers({}, self.regularisers))):
+            try:  # the form of each edit, before anything runs; whether the variant has it, when it trains
+                parse()
+            except ConfigError as exc:
+                raise ConfigError(f"{flag}: {exc}") from None
 
 
 @dataclass
@@ -154,9 +170,13 @@ def _train_or_reuse(config: BenchConfig, registry: Registry, out: Path, events: 
                     log: Callable[[str], None]) -> tuple[Path, bool]:
     """Train into ``out/run``; a finished run with the same config is reused, an unfinished one resumed. Returns
     the run directory and whether it was reused as it was."""
+    spec = registry.variant(config.variant)
     wanted = resolve(TrainConfig(variant=config.variant, dataset=config.dataset, data_dir=config.data_dir,
                                  steps=config.steps, batch_size=config.batch_size, seed=config.seed,
-                                 device=config.device, amp=config.amp), registry)
+                                 device=config.device, amp=config.amp, lr_g=config.lr_g, lr_d=config.lr_d,
+                                 ema_decay=config.ema_decay, lr_decay=config.lr_decay,
+                                 network=edited_network(spec.defaults.network, config.network),
+                                 regularisers=edited_regularisers(spec.regularisers, config.regularisers)), registry)
     run_dir = out / "run"
     if (run_dir / "config.json").is_file():
         stored = resolve(TrainConfig.from_file(run_dir / "config.json"), registry)
@@ -175,6 +195,31 @@ def _train_or_reuse(config: BenchConfig, registry: Registry, out: Path, events: 
     log(f"training {wanted.variant} on {wanted.dataset} for {wanted.steps} steps -> {run_dir}")
     train_run(wanted, run_dir, registry=registry, events=events)
     return run_dir, False
+
+
+RECIPE_FIELDS = ("image_size", "z_dim", "n_critic", "regularisers", "network", "lr_g", "lr_d", "ema_decay",
+                 "lr_decay", "init")  # besides steps, batch, seed and loss, which every report names anyway
+
+
+def recipe_departures(config: TrainConfig, registry: Registry) -> dict[str, Any]:
+    """The settings of ``config`` (a resolved run config) that differ from its variant's defaults on the same
+    dataset, for a report to name; of the network options only the changed ones. Empty when the variant or its
+    dataset is no longer registered."""
+    try:
+        default = resolve(TrainConfig(variant=config.variant, dataset=config.dataset, data_dir=config.data_dir,
+                                      device="cpu"), registry)
+    except GanzooError:
+        return {}
+    out: dict[str, Any] = {}
+    for name in RECIPE_FIELDS:
+        value, usual = getattr(config, name), getattr(default, name)
+        if name == "network" and isinstance(value, dict) and isinstance(usual, dict):
+            value = {k: v for k, v in value.items() if usual.get(k, object()) != v}
+            if value:
+                out[name] = value
+        elif value != usual:
+            out[name] = value
+    return out
 
 
 def _train_seconds(run_dir: Path, step: int) -> float | None:
@@ -320,7 +365,8 @@ def _bench(config: BenchConfig, out: Path, scored_run: Path | None, registry: Re
         "variant": spec.name, "dataset": train_cfg.dataset, "num_samples": n, "seed": config.seed,
         "sample_seed": sample_seed, "run": str(run_dir),
         "train": {"steps": loaded.step, "config": dataclasses.asdict(train_cfg), "reused": reused or bool(source),
-                  "train_s": _train_seconds(Path(run_dir), loaded.step)},
+                  "train_s": _train_seconds(Path(run_dir), loaded.step),
+                  "departures": recipe_departures(train_cfg, registry)},
         "anchor": None, "scores": {}, "cached": [], "timings_s": clock.seconds, "machine": describe(device),
         "command": None,
     }

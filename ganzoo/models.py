@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from ganzoo.errors import ConfigError
@@ -46,12 +47,9 @@ def build(spec: VariantSpec, data_shape: tuple[int, ...], z_dim: int | None = No
         generator = spec.generator(z_dim=z, data_shape=data_shape, **options)
         discriminator = spec.discriminator(data_shape=data_shape, **options)
     except TypeError as exc:
-        known = network_options(spec)
-        unknown = sorted(set(options) - known - {"num_classes"}) if known is not None else []
-        if unknown:
-            close = difflib.get_close_matches(unknown[0], sorted(known), n=1, cutoff=0.75)
-            advice = f"did you mean {close[0]!r}?" if close else f"its options: {', '.join(sorted(known)) or 'none'}"
-            raise ConfigError(f"variant {spec.name!r} has no network option {unknown[0]!r}; {advice}") from exc
+        unknown = unknown_option(spec, options)
+        if unknown is not None:
+            raise unknown from exc
         raise ConfigError(f"variant {spec.name!r} cannot be built with these options: {exc}") from exc
     if not isinstance(generator, Generator) or not isinstance(discriminator, Discriminator):
         raise ConfigError(f"variant {spec.name!r} must build a ganzoo.Generator and a ganzoo.Discriminator")
@@ -59,6 +57,18 @@ def build(spec: VariantSpec, data_shape: tuple[int, ...], z_dim: int | None = No
         raise ConfigError(f"variant {spec.name!r} built networks for {generator.num_classes} / "
                           f"{discriminator.num_classes} classes, not {num_classes}")
     return generator, discriminator
+
+
+def unknown_option(spec: VariantSpec, options: Mapping[str, Any]) -> ConfigError | None:
+    """The error for the first of ``options`` that neither of ``spec``'s network builders takes (with the nearest
+    name), or None when all are known or a builder takes any keyword."""
+    known = network_options(spec)
+    unknown = sorted(set(options) - known - {"num_classes"}) if known is not None else []
+    if not unknown:
+        return None
+    close = difflib.get_close_matches(unknown[0], sorted(known), n=1, cutoff=0.75)
+    advice = f"did you mean {close[0]!r}?" if close else f"its options: {', '.join(sorted(known)) or 'none'}"
+    return ConfigError(f"variant {spec.name!r} has no network option {unknown[0]!r}; {advice}")
 
 
 _SIMPLE_TYPES: dict[str, type] = {"int": int, "float": float, "bool": bool, "str": str, "None": type(None)}

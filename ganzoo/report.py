@@ -21,6 +21,20 @@ _SHOWN = (("fid", "FID", "lower is better"), ("kid_mean", "KID", "lower is bette
 _COUNTS = ("num_modes", "modes_total")  # sizes of the target, the same for every run: nothing to compare
 
 
+def departures_text(departures: dict[str, Any] | None, lead: str = "") -> str:
+    """``lead`` and the recipe settings that differ from the variant's defaults (``lr_g 0.001, network
+    g_width=96``); empty when there are none."""
+    if not departures:
+        return ""
+
+    def shown(value: Any) -> str:
+        if isinstance(value, dict):
+            return " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in value.items()) or "none"
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    return lead + ", ".join(f"{name} {shown(value)}" for name, value in departures.items())
+
+
 def _fmt(value: Any) -> str:
     if value is None:
         return "n/a"
@@ -140,7 +154,8 @@ def _markdown(metrics: dict[str, Any], images: dict[str, str]) -> str:
         f"# ganzoo bench: {m['variant']} on {m['dataset']}",
         "",
         f"Trained {m['train']['steps']} generator steps (batch {cfg['batch_size']}, seed {cfg['seed']}, "
-        f"loss {cfg['loss']}); " + _intro(m),
+        f"loss {cfg['loss']}{departures_text(m['train'].get('departures'), '; not the variant defaults: ')}); "
+        + _intro(m),
         "",
         _md_table(header, rows) if rows else "_No metric applies to this dataset._",
         "",
@@ -255,7 +270,9 @@ def _page(metrics: dict[str, Any], out: Path, images: dict[str, str]) -> str:
         cond = {**cond, "names": cond.get("class_names") or [str(i) for i in range(cond.get("num_classes", 0))],
                 "confusion": data_uri("confusion") if "confusion" in images else None}
     return render(
-        "report.html", m=m, cfg=m["train"]["config"], steps=steps, rows=_score_rows(m) + _toy_rows(m),
+        "report.html", m=m, cfg=m["train"]["config"], steps=steps,
+        departures=departures_text(m["train"].get("departures"), "; not the variant defaults: "),
+        rows=_score_rows(m) + _toy_rows(m),
         anchor=_anchor_line(m) if m["scores"] else "", samples=samples, plots=plots,
         timings=list(m["timings_s"].items()), skipped=sorted(skipped.items()), commands=_commands(m), cond=cond,
         lab={"href": lab.name, "mb": lab.stat().st_size / 1e6} if lab.is_file() else None)

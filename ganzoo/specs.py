@@ -169,6 +169,39 @@ def network_edits(edits: Iterable[str]) -> dict[str, Any]:
     return out
 
 
+def edited_network(defaults: Mapping[str, Any], edits: Iterable[str]) -> dict[str, Any] | None:
+    """A variant's default network options changed by ``--net KEY=VALUE`` edits; None when there are none (the
+    variant's own)."""
+    edits = tuple(edits)
+    return {**defaults, **network_edits(edits)} if edits else None
+
+
+def edited_regularisers(defaults: Mapping[str, float], edits: Iterable[str]) -> dict[str, float] | None:
+    """A variant's regularisers changed by ``--reg`` edits: ``NAME=VALUE`` adds or changes one, ``NAME=off`` drops
+    one, ``none`` drops all. None when there are no edits (the variant's own); a malformed edit is a
+    :class:`ConfigError` naming it."""
+    edits = tuple(edits)
+    if not edits:
+        return None
+    regs = dict(defaults)
+    for edit in edits:
+        if edit.strip().lower() == "none":
+            regs.clear()
+            continue
+        name, sep, value = edit.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ConfigError(f"{edit!r} is not NAME=VALUE (or NAME=off, or none)")
+        if value.strip().lower() == "off":
+            regs.pop(name, None)
+            continue
+        try:
+            regs[name] = float(value)
+        except ValueError:
+            raise ConfigError(f"{edit!r}: {value!r} is not a number") from None
+    return regs
+
+
 def check_regularisers(values: Mapping[str, Any]) -> dict[str, float]:
     """``values`` as a plain {name: float} dict, every value a finite positive number; else :class:`ConfigError`."""
     out: dict[str, float] = {}

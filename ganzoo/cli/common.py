@@ -22,6 +22,31 @@ SEED = _Seed()
 SAMPLE_COUNT = click.IntRange(1, 2**31 - 1)  # more than any score needs; far larger counts overflow torch
 
 
+def recipe_options(command):
+    """The options of a training recipe that ``train`` and ``bench`` share: regularisers, network options,
+    learning rates, their decay and the EMA (parameters ``regs``, ``nets``, ``lr_g``, ``lr_d``, ``ema_decay``,
+    ``lr_decay``)."""
+    options = [
+        click.option("--reg", "regs", multiple=True, metavar="NAME=VALUE",
+                     help="Add or change a regulariser of the variant (r1=10, gradient_penalty=10, weight_clip=0.01); "
+                          "NAME=off drops one, 'none' drops all. Repeatable."),
+        click.option("--net", "nets", multiple=True, metavar="KEY=VALUE",
+                     help="Set an option of the variant's network builders (e.g. g_width=64, output_bias=true; "
+                          "values are JSON, so a string is quoted: 'norm=\"none\"'). Repeatable; `ganzoo info "
+                          "VARIANT` lists the options and their defaults."),
+        click.option("--lr-g", type=float, help="G's learning rate (default: the variant's)."),
+        click.option("--lr-d", type=float, help="D's learning rate (default: the variant's)."),
+        click.option("--ema-decay", type=float,
+                     help="EMA of G's weights, capped by the warm-up (1+t)/(10+t) at step t; 0 disables."),
+        click.option("--lr-decay", type=float, metavar="FRACTION",
+                     help="Both learning rates fall linearly to 0 over this last fraction of the run (0: constant; "
+                          "default: the variant's)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 def load_registry():
     """The registry of every installed plugin; each plugin that failed to load is named once on stderr."""
     from ganzoo.plugins import PluginLoadWarning, get_registry

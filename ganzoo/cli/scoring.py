@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ganzoo.cli.common import SAMPLE_COUNT, SEED, load_registry, progress_events
+from ganzoo.cli.common import SAMPLE_COUNT, SEED, load_registry, progress_events, recipe_options
 from ganzoo.cli.completion import variant_completer, weights_completer
 from ganzoo.config_file import config_option
 from ganzoo.errors import GanzooError
@@ -28,6 +28,7 @@ from ganzoo.errors import GanzooError
 @click.option("--device", default="auto", show_default=True)
 @click.option("--amp", type=click.Choice(["auto", "off", "bf16", "fp16"]), default="auto", show_default=True,
               help="Training precision, as for `ganzoo train`; scoring is always fp32.")
+@recipe_options
 @click.option("--num-samples", type=SAMPLE_COUNT,
               help="Generated and real samples per score (default: 2100 for images).")
 @click.option("--extractor", "extractors", multiple=True,
@@ -42,8 +43,8 @@ from ganzoo.errors import GanzooError
                    "bench-runs/NAME-scored-RUNDIR; with --pretrained W, bench-runs/NAME-pretrained-W-sSEED).")
 @config_option("bench")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
-def bench(names, all_, dataset, data_dir, steps, batch_size, seed, seeds, device, amp, num_samples, extractors,
-          run_dir, checkpoint, pretrained, out, config, quiet) -> None:
+def bench(names, all_, dataset, data_dir, steps, batch_size, seed, seeds, device, amp, regs, nets, lr_g, lr_d,
+          ema_decay, lr_decay, num_samples, extractors, run_dir, checkpoint, pretrained, out, config, quiet) -> None:
     """Train (or load) variants, sample them and score them; writes metrics.json and report.md / .html.
 
     A finished run of the same configuration in the report directory is reused (said even with -q); options may
@@ -75,6 +76,8 @@ def bench(names, all_, dataset, data_dir, steps, batch_size, seed, seeds, device
                 raise GanzooError(f"no variant has pretrained weights {pretrained!r} (see `ganzoo list`)")
         for name in names:
             registry.pretrained(name, pretrained)
+    if nets and names:  # every variant named takes each network option, before the first of them trains
+        _check_network_options(registry, names, nets)
     results = []
     for name in names or (None,):
         per_seed = []
@@ -84,8 +87,9 @@ def bench(names, all_, dataset, data_dir, steps, batch_size, seed, seeds, device
                 where = os.path.join(out, *([name] if len(names) > 1 else []),
                                      *([f"s{one_seed}"] if len(seed_list) > 1 else []))
             config = BenchConfig(variant=name, dataset=dataset, data_dir=data_dir, steps=steps,
-                                 batch_size=batch_size, seed=one_seed, device=device, amp=amp,
-                                 num_samples=num_samples,
+                                 batch_size=batch_size, seed=one_seed, device=device, amp=amp, lr_g=lr_g,
+                                 lr_d=lr_d, ema_decay=ema_decay, lr_decay=lr_decay, network=tuple(nets),
+                                 regularisers=tuple(regs), num_samples=num_samples,
                                  extractors=tuple(extractors), checkpoint=checkpoint, out=where,
                                  run=f"pretrained:{name}/{pretrained}" if pretrained is not None else run_dir)
             events, state = progress_events(quiet)
@@ -115,6 +119,21 @@ def bench(names, all_, dataset, data_dir, steps, batch_size, seed, seeds, device
         click.echo(f"comparison: {table}")
         if sum(r.lab is not None for r in results) > 1:
             click.echo(f"side by side: {table.parent / 'lab.html'}")
+
+
+def _check_network_options(registry, names: tuple[str, ...], nets: tuple[str, ...]) -> None:
+    from ganzoo.errors import ConfigError
+    from ganzoo.models import unknown_option
+    from ganzoo.specs import network_edits
+
+    try:
+        options = network_edits(nets)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), param_hint="--net") from None
+    for name in names:
+        error = unknown_option(registry.variant(name), options)
+        if error is not None:
+            raise error
 
 
 def _seed_list(text: str) -> list[int]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from ganzoo.cli.common import SEED, load_registry, progress_events
+from ganzoo.cli.common import SEED, load_registry, progress_events, recipe_options
 from ganzoo.cli.completion import source_completer, variant_completer
 from ganzoo.config_file import config_option
 from ganzoo.errors import ConfigError, GanzooError
@@ -60,37 +60,22 @@ def _rank_argv(ctx: click.Context) -> list[str]:
 
 def _network(spec, edits: tuple[str, ...]) -> dict | None:
     """The variant's default network options changed by ``--net KEY=VALUE`` edits (None when there are none)."""
-    from ganzoo.specs import network_edits
+    from ganzoo.specs import edited_network
 
-    if not edits:
-        return None
     try:
-        return {**spec.defaults.network, **network_edits(edits)}
+        return edited_network(spec.defaults.network, edits)
     except ConfigError as exc:
         raise click.BadParameter(str(exc), param_hint="--net") from None
 
 
 def _regularisers(spec, edits: tuple[str, ...]) -> dict[str, float] | None:
     """The variant's regularisers changed by ``--reg`` edits (None when there are none: the variant's own)."""
-    if not edits:
-        return None
-    regs = dict(spec.regularisers)
-    for edit in edits:
-        if edit.strip().lower() == "none":
-            regs.clear()
-            continue
-        name, sep, value = edit.partition("=")
-        name = name.strip()
-        if not sep or not name:
-            raise click.BadParameter(f"{edit!r} is not NAME=VALUE (or NAME=off, or none)", param_hint="--reg")
-        if value.strip().lower() == "off":
-            regs.pop(name, None)
-            continue
-        try:
-            regs[name] = float(value)
-        except ValueError:
-            raise click.BadParameter(f"{edit!r}: {value!r} is not a number", param_hint="--reg") from None
-    return regs
+    from ganzoo.specs import edited_regularisers
+
+    try:
+        return edited_regularisers(spec.regularisers, edits)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), param_hint="--reg") from None
 
 
 # options a run keeps for its whole life: with --resume they come from its config.json
@@ -148,23 +133,10 @@ def _check_resume_options(ctx: click.Context, resume: str) -> None:
 @click.option("--z-dim", type=int)
 @click.option("--n-critic", type=int, help="Discriminator steps per generator step.")
 @click.option("--loss", help="Override the variant's loss (see `ganzoo plugins`).")
-@click.option("--reg", "regs", multiple=True, metavar="NAME=VALUE",
-              help="Add or change a regulariser of the variant (r1=10, gradient_penalty=10, weight_clip=0.01); "
-                   "NAME=off drops one, 'none' drops all. Repeatable.")
+@recipe_options
 @click.option("--init", metavar="SOURCE", shell_complete=source_completer,
               help="Start from trained weights and fine-tune: pretrained:VARIANT/WEIGHTS, "
               "hf://OWNER/NAME, a run directory or a checkpoint of the same variant and shapes.")
-@click.option("--net", "nets", multiple=True, metavar="KEY=VALUE",
-              help="Set an option of the variant's network builders (e.g. g_width=64, output_bias=true; values "
-                   "are JSON, so a string is quoted: 'norm=\"none\"'). Repeatable; `ganzoo info VARIANT` lists the "
-                   "options and their defaults.")
-@click.option("--lr-g", type=float)
-@click.option("--lr-d", type=float)
-@click.option("--ema-decay", type=float,
-              help="EMA of G's weights, capped by the warm-up (1+t)/(10+t) at step t; 0 disables.")
-@click.option("--lr-decay", type=float, metavar="FRACTION",
-              help="Both learning rates fall linearly to 0 over this last fraction of the run (0: constant; "
-                   "default: the variant's).")
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option("--amp", type=click.Choice(["auto", "off", "bf16", "fp16"]), default="auto", show_default=True,
