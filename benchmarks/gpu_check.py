@@ -630,7 +630,9 @@ def profile_steps(loop: Any, n: int, device: torch.device) -> dict[str, Any]:
     result: dict[str, Any] = {"steps": n, "ms_per_step_profiled": round(wall_us / n / 1000, 3),
                               "host_ops": round(sum(e.name.startswith("aten::") for e in host) / n, 1)}
     if device.type == "cuda":
-        on_gpu = [e for e in events if e.device_type == DeviceType.CUDA]
+        # kernels and copies; not the GPU-side spans of record_function annotations (Optimizer.step makes them),
+        # which cover those kernels again
+        on_gpu = [e for e in events if e.device_type == DeviceType.CUDA and not getattr(e, "is_user_annotation", False)]
         gpu_us = sum(e.time_range.elapsed_us() for e in on_gpu)
         result.update(kernel_launches=round(sum(e.name in LAUNCH_CALLS for e in host) / n, 1),
                       synchronisations=round(sum("Synchronize" in e.name for e in host) / n, 1),

@@ -26,6 +26,7 @@ from ganzoo.cache import cached_score
 from ganzoo.data import load_dataset, parse_dataset_name, to_uint8_images
 from ganzoo.engine import Events, RunDir, TrainConfig, find_run, resolve
 from ganzoo.engine import train as train_run
+from ganzoo.engine.config import default_network
 from ganzoo.engine.device import select_device
 from ganzoo.engine.loop import seed_everything
 from ganzoo.errors import ConfigError, GanzooError
@@ -175,7 +176,8 @@ def _train_or_reuse(config: BenchConfig, registry: Registry, out: Path, events: 
                                  steps=config.steps, batch_size=config.batch_size, seed=config.seed,
                                  device=config.device, amp=config.amp, lr_g=config.lr_g, lr_d=config.lr_d,
                                  ema_decay=config.ema_decay, lr_decay=config.lr_decay,
-                                 network=edited_network(spec.defaults.network, config.network),
+                                 network=edited_network(default_network(spec, registry, config.dataset),
+                                                        config.network),
                                  regularisers=edited_regularisers(spec.regularisers, config.regularisers)), registry)
     run_dir = out / "run"
     if (run_dir / "config.json").is_file():

@@ -46,7 +46,7 @@ def build(spec: VariantSpec, data_shape: tuple[int, ...], z_dim: int | None = No
     try:
         generator = spec.generator(z_dim=z, data_shape=data_shape, **options)
         discriminator = spec.discriminator(data_shape=data_shape, **options)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:  # a builder refusing an option or a value
         unknown = unknown_option(spec, options)
         if unknown is not None:
             raise unknown from exc

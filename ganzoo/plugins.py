@@ -116,10 +116,13 @@ class Plugins:
         """
         info = PluginInfo(name=name, module=getattr(plugin, "__name__", repr(plugin)),
                           distribution=distribution, version=version)
-        if name in self.infos:  # the first plugin of that name keeps it, and its record
-            info.error = f"plugin name {name!r} is already used by {self.infos[name].module}"
-            self.infos[f"{name} ({info.module})"] = info
-            return
+        if name in self.infos:
+            if self.manager.get_plugin(name) is not None:  # a registered plugin keeps its name and its record
+                info.error = f"plugin name {name!r} is already used by {self.infos[name].module}"
+                self.infos[f"{name} ({info.module})"] = info
+                return
+            earlier = self.infos.pop(name)  # one that failed to load gives the name up; its record stays
+            self.infos[f"{name} ({earlier.module})"] = earlier
         self.infos[name] = info
         try:
             self.manager.register(plugin, name=name)

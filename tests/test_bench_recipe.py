@@ -105,3 +105,23 @@ def test_a_network_option_one_of_several_variants_lacks_stops_the_bench_before_a
     assert str(result.exception).startswith("variant 'gan' has no network option 'g_width'")
     result = CliRunner().invoke(cli, ["bench", "dcgan", "--net", "g_width"])
     assert result.exit_code == 2 and "Invalid value for --net: 'g_width' is not KEY=VALUE" in result.output
+
+
+def test_a_network_option_on_point_data_is_one_clear_line(tmp_path):
+    from ganzoo.plugins import get_registry
+
+    out = tmp_path / "b"
+    with pytest.raises(ConfigError, match="cannot be built with these options: width applies to the image networks"):
+        run_bench(BenchConfig(variant="gan", dataset="ring8", steps=1, batch_size=8, num_samples=50, device="cpu",
+                              network=("width=32",), out=str(out)), registry=get_registry())
+    assert not out.exists()
+
+
+def test_shipped_weights_scored_twice_are_not_called_a_finished_training_run(tmp_path, capsys):
+    from ganzoo.cli import main
+
+    args = ["bench", "dcgan", "--pretrained", "mnist", "--num-samples", "16", "--extractor", "mnist-classifier",
+            "--device", "cpu", "-q", "--out", str(tmp_path / "b")]
+    main(args)
+    main(args)  # the same weights rescored into their own report
+    assert "note: scored the finished run" not in capsys.readouterr().err

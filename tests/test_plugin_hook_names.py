@@ -78,6 +78,19 @@ def test_a_second_plugin_under_a_taken_name_is_skipped_and_the_first_keeps_its_r
     assert registry.names("variant") == ["gan"] and plugins.infos["mine"].registered == {"variant": ["gan"]}
 
 
+def test_a_name_whose_first_plugin_failed_goes_to_the_next_and_the_failure_stays_on_record(gan_spec):
+    broken = _module("broken", ganzoo_register_variant=lambda register: None)  # misspelt hook
+    working = _module("working", ganzoo_register_variants=lambda register: register(gan_spec))
+    plugins = Plugins()
+    plugins.add(broken, "mine")
+    plugins.add(working, "mine")
+    assert plugins.manager.get_plugin("mine") is working
+    assert plugins.infos["mine"].module == "working" and plugins.infos["mine"].error == ""
+    assert "unknown hook 'ganzoo_register_variant'" in plugins.infos["mine (broken)"].error
+    with pytest.warns(PluginLoadWarning, match="'mine [(]broken[)]'"):
+        assert plugins.build_registry().names("variant") == ["gan"]
+
+
 def test_unknown_hook_with_no_near_name_points_at_optionalhook():
     plugins = Plugins()
     plugins.add(_module("odd", frobnicate=lambda register: None), "odd")

@@ -104,7 +104,7 @@ def bench(names, all_, dataset, data_dir, steps, batch_size, seed, seeds, device
             if "bar" in state:
                 state.pop("bar").close()
             per_seed.append(result)
-            if result.metrics["train"].get("reused") and not (run_dir or checkpoint):
+            if result.metrics["train"].get("reused") and not (run_dir or checkpoint or pretrained is not None):
                 click.echo(f"note: scored the finished run in {result.metrics['run']}, trained earlier; choose another "
                            "--out to train afresh", err=True)
             click.echo(result.summary())

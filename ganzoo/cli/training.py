@@ -58,12 +58,16 @@ def _rank_argv(ctx: click.Context) -> list[str]:
     return argv
 
 
-def _network(spec, edits: tuple[str, ...]) -> dict | None:
-    """The variant's default network options changed by ``--net KEY=VALUE`` edits (None when there are none)."""
+def _network(spec, registry, dataset: str | None, edits: tuple[str, ...]) -> dict | None:
+    """The variant's default network options on ``dataset`` changed by ``--net KEY=VALUE`` edits (None when there
+    are none)."""
+    from ganzoo.engine.config import default_network
     from ganzoo.specs import edited_network
 
+    if not edits:
+        return None
     try:
-        return edited_network(spec.defaults.network, edits)
+        return edited_network(default_network(spec, registry, dataset), edits)
     except ConfigError as exc:
         raise click.BadParameter(str(exc), param_hint="--net") from None
 
@@ -214,8 +218,8 @@ def train(ctx, variant, dataset, data_dir, steps, batch_size, image_size, channe
             run = ganzoo.train(
                 variant, out, registry=registry, events=events, dataset=dataset, data_dir=data_dir, steps=steps,
                 batch_size=batch_size, image_size=image_size, channels=channels, z_dim=z_dim, n_critic=n_critic,
-                loss=loss, regularisers=_regularisers(spec, regs), network=_network(spec, nets), init=init, lr_g=lr_g,
-                lr_d=lr_d, ema_decay=ema_decay, lr_decay=lr_decay,
+                loss=loss, regularisers=_regularisers(spec, regs), network=_network(spec, registry, dataset, nets),
+                init=init, lr_g=lr_g, lr_d=lr_d, ema_decay=ema_decay, lr_decay=lr_decay,
                 seed=seed, device=device, amp=amp, compile=compile_, fid_every=fid_every,
                 fid_extractor=fid_extractor, fid_samples=fid_samples, sample_every=sample_every,
                 checkpoint_every=checkpoint_every, keep_checkpoints=keep_checkpoints,

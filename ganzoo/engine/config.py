@@ -185,6 +185,13 @@ def _check_text(name: str, value: object, optional: bool) -> None:
         raise ConfigError(f"{_option(name)} must be a non-empty string, got {value!r}")
 
 
+def default_network(spec: VariantSpec, registry: Registry, dataset: str | None) -> dict[str, Any]:
+    """The network options a run of ``spec`` on ``dataset`` (None: the variant's own) starts from: the variant's
+    defaults for its image networks; none for point data, whose networks take options of their own."""
+    kind = registry.dataset((dataset or spec.defaults.dataset).split(":", 1)[0]).kind
+    return dict(spec.defaults.network) if kind == "image" else {}
+
+
 def resolve(config: TrainConfig, registry: Registry) -> TrainConfig:
     """Return ``config`` with every ``None`` default filled from the variant spec, checked against it, and
     ``--amp auto`` replaced by the precision it stands for on the device asked for."""
@@ -221,8 +228,8 @@ def resolve(config: TrainConfig, registry: Registry) -> TrainConfig:
             f"it supports {', '.join(spec.data_kinds)}")
     if dataset.kind != "image" and config.channels is not None:
         raise ConfigError(f"--channels is for image data; {dataset_name} is {dataset.kind} data")
-    if filled.network is None:  # the variant's network options are for its image networks
-        filled = dataclasses.replace(filled, network=dict(d.network) if dataset.kind == "image" else {})
+    if filled.network is None:
+        filled = dataclasses.replace(filled, network=default_network(spec, registry, filled.dataset))
     filled = _resolve_tracking(filled, registry, dataset.kind)
     if dataset.kind == "image":
         if filled.image_size not in spec.image_sizes:

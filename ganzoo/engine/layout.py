@@ -45,7 +45,7 @@ def _passes_a_step(generator: torch.nn.Module, discriminator: torch.nn.Module, d
                    z_dim: int, device: torch.device) -> bool:
     python_state, numpy_state = random.getstate(), np.random.get_state()
     try:
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             g, d = copy.deepcopy(generator), copy.deepcopy(discriminator)
             to_channels_last(g)
             to_channels_last(d)
