@@ -35,7 +35,8 @@ import common
 import torch
 from torch import nn
 
-from ganzoo.bench import DEFAULT_IMAGE_SAMPLES, _batches, _generate
+from ganzoo.bench import DEFAULT_IMAGE_SAMPLES
+from ganzoo.bench_sampling import draw_samples, image_batches
 from ganzoo.data import load_dataset
 from ganzoo.engine.device import select_device
 from ganzoo.errors import GanzooError
@@ -56,7 +57,7 @@ class Generator(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.z_dim = Z_DIM  # read by ganzoo.bench._generate
+        self.z_dim = Z_DIM  # read by ganzoo.bench_sampling.draw_samples
         self.main = nn.Sequential(
             nn.ConvTranspose2d(Z_DIM, NGF * 4, 4, 1, 0, bias=False),  # (B, 256, 4, 4)
             nn.BatchNorm2d(NGF * 4),
@@ -184,7 +185,7 @@ def score_samples(registry: Registry, fake: torch.Tensor, names: list[str], seed
             continue
         test = reference_features(registry, DATASET, "test", name, len(fake), IMAGE_SIZE, CHANNELS, None, device,
                                   extractor=extractor)
-        fake_set = extract(extractor, _batches(fake), device=device)
+        fake_set = extract(extractor, image_batches(fake), device=device)
         scores[name] = score(test, fake_set, num_classes=classes, seed=seed)
     return scores
 
@@ -277,7 +278,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     sample_seed = args.seed + 1  # as ganzoo bench: scoring noise differs from the training noise stream
     t0 = time.perf_counter()
-    fake = _generate(G, n, sample_seed, device)
+    fake = draw_samples(G, n, sample_seed, device)
     grid = save_grid(fake[:64].float().div(127.5).sub(1), out.with_name(f"{out.stem}_samples.png"))
     scores = score_samples(registry, fake, names, args.seed, device)
     score_seconds = time.perf_counter() - t0

@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 import ganzoo
-from ganzoo.bench import _generate  # the bench's own sampling, so the K = none row matches its score
+from ganzoo.bench_sampling import draw_samples  # the bench's own sampling, so the K = none row matches its score
 from ganzoo.data import load_dataset
 from ganzoo.metrics.pipeline import extract, score
 from ganzoo.metrics.reference import reference_features, reference_order
@@ -81,7 +81,7 @@ def main() -> None:
     registry = get_registry()
     run = ganzoo.load(metrics["run"], registry=registry)
     cfg = run.config
-    fake = _generate(run.sampler, n, sample_seed, torch.device("cpu"))
+    fake = draw_samples(run.sampler, n, sample_seed, torch.device("cpu"))
     channels = fake.shape[1]
     extractor = registry.extractor("inception").build(device="cpu")
     test = reference_features(registry, cfg.dataset, "test", "inception", n, cfg.image_size, channels,

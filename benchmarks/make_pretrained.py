@@ -32,7 +32,7 @@ import common
 import torch
 
 import ganzoo
-from ganzoo.bench import _batches, _generate, balanced_labels
+from ganzoo.bench_sampling import balanced_labels, draw_samples, image_batches
 from ganzoo.engine.config import TrainConfig, resolve
 from ganzoo.engine.tracking import default_extractor
 from ganzoo.metrics.pipeline import extract, score
@@ -60,8 +60,8 @@ def cheap_fid(run: ganzoo.LoadedRun, generator: torch.nn.Module, n: int, extract
     cfg = run.config
     ref = reference_features(registry, cfg.dataset, "test", extractor_name, n, cfg.image_size,
                              generator.data_shape[0], cfg.data_dir, "cpu", extractor=extractor)
-    fake = _generate(generator, n, 1, torch.device("cpu"), labels=balanced_labels(n, run.num_classes))
-    return float(score(ref, extract(extractor, _batches(fake)), num_classes=0, seed=0)["fid"])
+    fake = draw_samples(generator, n, 1, torch.device("cpu"), labels=balanced_labels(n, run.num_classes))
+    return float(score(ref, extract(extractor, image_batches(fake)), num_classes=0, seed=0)["fid"])
 
 
 def main() -> None:
@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument("--dtype", default="float16", choices=["float16", "float32"])
     parser.add_argument("--seed-spread", type=float,
                         help="sd over seeds of the cheap extractor's FID (from a --seeds bench); without it, float16 "
-                             f"must move that FID by less than {RELATIVE_TOLERANCE:.1%} of its value")
+                             f"must move that FID by less than {RELATIVE_TOLERANCE * 100:.1f}%% of its value")
     parser.add_argument("--out", type=Path, help=f"default: {WEIGHTS_DIR}/VARIANT-WEIGHTS")
     parser.add_argument("--replace", action="store_true",
                         help="rewrite OUT if it already holds weights (when a variant's defaults changed)")

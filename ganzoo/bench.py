@@ -13,7 +13,7 @@ import dataclasses
 import sys
 import time
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,19 +22,20 @@ import torch
 
 from ganzoo import __version__
 from ganzoo.bench_folder import check_report_folder
+from ganzoo.bench_run import train_or_reuse, train_seconds
+from ganzoo.bench_sampling import balanced_labels, draw_samples, image_batches
 from ganzoo.cache import cached_score
-from ganzoo.data import load_dataset, parse_dataset_name, to_uint8_images
+from ganzoo.data import load_dataset, parse_dataset_name
 from ganzoo.engine import Events, RunDir, TrainConfig, find_run, resolve
-from ganzoo.engine import train as train_run
 from ganzoo.engine.config import default_network
 from ganzoo.engine.device import select_device
 from ganzoo.engine.loop import seed_everything
-from ganzoo.errors import ConfigError, GanzooError
-from ganzoo.interfaces import generate
+from ganzoo.errors import ConfigError
 from ganzoo.machine import describe
 from ganzoo.models import build
 from ganzoo.output_folder import left_as_found
 from ganzoo.progress import ProgressFactory, no_progress
+from ganzoo.recipe import recipe_departures
 from ganzoo.registry import Registry
 from ganzoo.specs import DatasetSpec, edited_network, edited_regularisers, network_edits
 
@@ -139,96 +140,15 @@ class _Clock:
         return _Phase()
 
 
-def _batches(images: torch.Tensor, size: int = 100) -> Iterator[torch.Tensor]:
-    for start in range(0, len(images), size):
-        yield images[start:start + size]
-
-
-def balanced_labels(n: int, num_classes: int) -> torch.Tensor | None:
-    """0, 1, ..., K-1, 0, 1, ...: the labels a conditional generator is scored with (None when unconditional)."""
-    return torch.arange(n) % num_classes if num_classes else None
-
-
-@torch.no_grad()
-def _generate(generator: torch.nn.Module, n: int, seed: int, device: torch.device, batch: int = 250,
-              progress: Callable[[int], None] | None = None, labels: torch.Tensor | None = None) -> torch.Tensor:
-    """``n`` samples from ``generator`` in eval mode, noise seeded by ``seed`` (and ``labels`` for a conditional
-    generator); images come back as uint8."""
-    generator = generator.to(device).eval()
-    noise_rng = torch.Generator().manual_seed(seed)
-    chunks = []
-    for start in range(0, n, batch):
-        z = torch.randn(min(batch, n - start), generator.z_dim, generator=noise_rng).to(device)
-        y = None if labels is None else labels[start:start + len(z)].to(device)
-        x = generate(generator, z, y).float().cpu()
-        chunks.append(to_uint8_images(x) if x.dim() == 4 else x)
-        if progress is not None:
-            progress(len(x))
-    return torch.cat(chunks).contiguous()
-
-
-def _train_or_reuse(config: BenchConfig, registry: Registry, out: Path, events: Events | None,
-                    log: Callable[[str], None]) -> tuple[Path, bool]:
-    """Train into ``out/run``; a finished run with the same config is reused, an unfinished one resumed. Returns
-    the run directory and whether it was reused as it was."""
+def _wanted_run(config: BenchConfig, registry: Registry) -> TrainConfig:
+    """The resolved training configuration ``config`` asks for."""
     spec = registry.variant(config.variant)
-    wanted = resolve(TrainConfig(variant=config.variant, dataset=config.dataset, data_dir=config.data_dir,
-                                 steps=config.steps, batch_size=config.batch_size, seed=config.seed,
-                                 device=config.device, amp=config.amp, lr_g=config.lr_g, lr_d=config.lr_d,
-                                 ema_decay=config.ema_decay, lr_decay=config.lr_decay,
-                                 network=edited_network(default_network(spec, registry, config.dataset),
-                                                        config.network),
-                                 regularisers=edited_regularisers(spec.regularisers, config.regularisers)), registry)
-    run_dir = out / "run"
-    if (run_dir / "config.json").is_file():
-        stored = resolve(TrainConfig.from_file(run_dir / "config.json"), registry)
-        if wanted.channels is None:  # config.json records the dataset's channel count; asking for none means that
-            stored = dataclasses.replace(stored, channels=None)
-        if stored != wanted:
-            raise ConfigError(f"{out} holds a benchmark of another configuration; choose another --out")
-        run = find_run(run_dir)
-        done = [s for s, _ in run.list_checkpoints()]
-        if done and max(done) >= wanted.steps:
-            log(f"reusing the finished run in {run_dir}")
-            return run_dir, True
-        log(f"resuming the unfinished run in {run_dir}")
-        train_run(wanted, run_dir, registry=registry, resume=True, events=events)
-        return run_dir, False
-    log(f"training {wanted.variant} on {wanted.dataset} for {wanted.steps} steps -> {run_dir}")
-    train_run(wanted, run_dir, registry=registry, events=events)
-    return run_dir, False
-
-
-RECIPE_FIELDS = ("image_size", "z_dim", "n_critic", "regularisers", "network", "lr_g", "lr_d", "ema_decay",
-                 "lr_decay", "init")  # besides steps, batch, seed and loss, which every report names anyway
-
-
-def recipe_departures(config: TrainConfig, registry: Registry) -> dict[str, Any]:
-    """The settings of ``config`` (a resolved run config) that differ from its variant's defaults on the same
-    dataset, for a report to name; of the network options only the changed ones. Empty when the variant or its
-    dataset is no longer registered."""
-    try:
-        default = resolve(TrainConfig(variant=config.variant, dataset=config.dataset, data_dir=config.data_dir,
-                                      device="cpu"), registry)
-    except GanzooError:
-        return {}
-    out: dict[str, Any] = {}
-    for name in RECIPE_FIELDS:
-        value, usual = getattr(config, name), getattr(default, name)
-        if name == "network" and isinstance(value, dict) and isinstance(usual, dict):
-            value = {k: v for k, v in value.items() if usual.get(k, object()) != v}
-            if value:
-                out[name] = value
-        elif value != usual:
-            out[name] = value
-    return out
-
-
-def _train_seconds(run_dir: Path, step: int) -> float | None:
-    """Seconds the run spent in training steps up to ``step``, as its metrics.jsonl recorded them (whether it was
-    trained now or earlier)."""
-    rows = [r for r in RunDir(run_dir).read_metrics() if r.get("step") == step and "train_s" in r]
-    return float(rows[-1]["train_s"]) if rows else None
+    return resolve(TrainConfig(variant=config.variant, dataset=config.dataset, data_dir=config.data_dir,
+                               steps=config.steps, batch_size=config.batch_size, seed=config.seed,
+                               device=config.device, amp=config.amp, lr_g=config.lr_g, lr_d=config.lr_d,
+                               ema_decay=config.ema_decay, lr_decay=config.lr_decay,
+                               network=edited_network(default_network(spec, registry, config.dataset), config.network),
+                               regularisers=edited_regularisers(spec.regularisers, config.regularisers)), registry)
 
 
 def _check_extractors_apply(config: BenchConfig, dataset: DatasetSpec) -> None:
@@ -318,7 +238,7 @@ def _bench(config: BenchConfig, out: Path, scored_run: Path | None, registry: Re
         run_dir, reused = scored_run, False
     else:
         with clock.phase("training"):
-            run_dir, reused = _train_or_reuse(config, registry, out, events, log)
+            run_dir, reused = train_or_reuse(_wanted_run(config, registry), registry, out, events, log)
 
     loaded = ganzoo.load(source or run_dir, device=str(device), registry=registry)
     for problem in loaded.skipped:
@@ -340,7 +260,7 @@ def _bench(config: BenchConfig, out: Path, scored_run: Path | None, registry: Re
     with clock.phase("sampling"):
         bar = progress(f"sampling {n} {kind} from step {loaded.step}", n, kind[:-1])
         try:
-            fake = _generate(loaded.sampler, n, sample_seed, device, progress=bar.update, labels=labels)
+            fake = draw_samples(loaded.sampler, n, sample_seed, device, progress=bar.update, labels=labels)
         finally:
             bar.close()
         seed_everything(train_cfg.seed)  # the exact initial weights the trainer started from
@@ -349,9 +269,9 @@ def _bench(config: BenchConfig, out: Path, scored_run: Path | None, registry: Re
         grid_labels = balanced_labels(64, classes)
         if classes:  # 8 per class, one row each
             grid_labels = torch.arange(min(classes, 10)).repeat_interleave(8)
-        untrained_grid = _generate(untrained, len(grid_labels) if classes else 64, sample_seed, device,
+        untrained_grid = draw_samples(untrained, len(grid_labels) if classes else 64, sample_seed, device,
                                    labels=grid_labels)
-        trained_grid = (_generate(loaded.sampler, len(grid_labels), sample_seed, device, labels=grid_labels)
+        trained_grid = (draw_samples(loaded.sampler, len(grid_labels), sample_seed, device, labels=grid_labels)
                         if classes else fake[:64])
     grid_path = out / "samples.png"
     if image_data:
@@ -360,14 +280,14 @@ def _bench(config: BenchConfig, out: Path, scored_run: Path | None, registry: Re
 
     def untrained_samples() -> torch.Tensor:
         with clock.phase("sampling"):
-            return _generate(untrained, n, sample_seed, device, labels=labels)
+            return draw_samples(untrained, n, sample_seed, device, labels=labels)
 
     lab = None
     metrics: dict[str, Any] = {
         "variant": spec.name, "dataset": train_cfg.dataset, "num_samples": n, "seed": config.seed,
         "sample_seed": sample_seed, "run": str(run_dir),
         "train": {"steps": loaded.step, "config": dataclasses.asdict(train_cfg), "reused": reused or bool(source),
-                  "train_s": _train_seconds(Path(run_dir), loaded.step),
+                  "train_s": train_seconds(Path(run_dir), loaded.step),
                   "departures": recipe_departures(train_cfg, registry)},
         "anchor": None, "scores": {}, "cached": [], "timings_s": clock.seconds, "machine": describe(device),
         "command": None,
@@ -455,7 +375,7 @@ def _score_images(registry: Registry, name: str, train_cfg: TrainConfig, loaded:
         with clock.phase("generated features"):
             bar = progress(f"{name} features of {what}", len(images), "img")
             try:
-                return extract(extractor, _batches(images), device=device, progress=bar.update)
+                return extract(extractor, image_batches(images), device=device, progress=bar.update)
             finally:
                 bar.close()
 

@@ -33,7 +33,7 @@ def conditional_scores(registry: Registry, loaded: Any, dataset: str, sample_see
                        device: torch.device, out: Path, progress: ProgressFactory,
                        log: Callable[[str], None]) -> dict[str, Any]:
     """Every conditional score that applies; a score that cannot be computed is listed under ``skipped`` with why."""
-    from ganzoo.bench import _batches, _generate
+    from ganzoo.bench_sampling import draw_samples, image_batches
     from ganzoo.metrics.cas import LabelledImages, classification_accuracy_scores
     from ganzoo.metrics.conditional import class_accuracy, intra_fid
     from ganzoo.metrics.pipeline import extract
@@ -54,7 +54,7 @@ def conditional_scores(registry: Registry, loaded: Any, dataset: str, sample_see
     labels = torch.arange(n_gen) % classes
     bar = progress(f"sampling {n_gen} labelled images for the class scores", n_gen, "img")
     try:
-        generated = _generate(loaded.sampler, n_gen, sample_seed + 1, device, progress=bar.update, labels=labels)
+        generated = draw_samples(loaded.sampler, n_gen, sample_seed + 1, device, progress=bar.update, labels=labels)
     finally:
         bar.close()
 
@@ -64,8 +64,9 @@ def conditional_scores(registry: Registry, loaded: Any, dataset: str, sample_see
         result["skipped"].update(class_accuracy=reason, intra_fid=reason)
     else:
         extractor = registry.extractor(classifier).build(device=device)
-        fake = extract(extractor, _batches(generated), device=device, keep=len(generated), keep_logits=len(generated))
-        real = extract(extractor, _batches(test.data), device=device, keep=len(test.data), keep_logits=0)
+        fake = extract(extractor, image_batches(generated), device=device, keep=len(generated),
+                       keep_logits=len(generated))
+        real = extract(extractor, image_batches(test.data), device=device, keep=len(test.data), keep_logits=0)
         accuracy = class_accuracy(fake.logits, labels.numpy(), classes)
         result["class_accuracy"] = {"classifier": classifier, **accuracy}
         plot_confusion(np.asarray(accuracy["confusion"]), names, out / "confusion.png",

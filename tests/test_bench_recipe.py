@@ -11,10 +11,11 @@ from click.testing import CliRunner
 from helpers import make_image_folder, pixel_stats_plugin, registry_with
 
 import ganzoo
-from ganzoo.bench import BenchConfig, recipe_departures, run_bench
+from ganzoo.bench import BenchConfig, run_bench
 from ganzoo.cli import cli
 from ganzoo.engine import TrainConfig, resolve
 from ganzoo.errors import ConfigError
+from ganzoo.recipe import recipe_departures
 from ganzoo.report import departures_text
 
 
