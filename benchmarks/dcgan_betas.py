@@ -36,6 +36,9 @@ def with_betas(beta1: float, beta2: float) -> Callable[[], ganzoo.TrainDefaults]
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] in (["-h"], ["--help"]):
+        print(USAGE)
+        sys.exit(0)
     try:
         beta1, beta2 = float(sys.argv[1]), float(sys.argv[2])
     except (IndexError, ValueError):

@@ -26,7 +26,11 @@ import ganzoo
 from ganzoo.engine import checkpoint as ckpt
 from ganzoo.engine.ema import EMA
 
-if not 2 <= len(sys.argv) <= 4 or (len(sys.argv) == 4 and not sys.argv[3].isdigit()):
+if sys.argv[1:2] in (["-h"], ["--help"]):
+    print(__doc__)
+    sys.exit(0)
+if (not 2 <= len(sys.argv) <= 4 or sys.argv[1].startswith("-")
+        or (len(sys.argv) == 4 and not sys.argv[3].isdigit())):  # an option is not taken for the output folder
     sys.exit("usage: python benchmarks/ema_windows.py OUT_DIR [VARIANT [SEED]]")
 OUT = Path(sys.argv[1])
 VARIANT = sys.argv[2] if len(sys.argv) > 2 else "dcgan"
