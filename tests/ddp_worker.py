@@ -27,6 +27,7 @@ def main(out: str, variant: str, dataset: str, steps: str, batch: str, image_siz
     torch.set_num_threads(1)
     world = world_from_env()
     joined = join(world, select_device("cpu"))
+    finished = False
     try:
         config = TrainConfig(variant=variant, dataset=dataset, steps=int(steps), batch_size=int(batch), seed=3,
                              device="cpu", image_size=int(image_size) if image_size else None)
@@ -37,8 +38,9 @@ def main(out: str, variant: str, dataset: str, steps: str, batch: str, image_siz
                    for name, net in (("G", trainer.G), ("D", trainer.D)) for key, value in net.state_dict().items()}
         save_file(tensors, str(Path(out) / f"rank{world.rank}.safetensors"),
                   metadata={"notes": " | ".join(trainer.notes), "local_batch": str(trainer.local_batch)})
+        finished = True
     finally:
-        leave(joined)
+        leave(joined, finished=finished)  # as the engine leaves: every rank waits for the others first
 
 
 def train_run(run_dir: str, report_dir: str) -> None:
@@ -55,10 +57,12 @@ def train_run(run_dir: str, report_dir: str) -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "--train":
-        from ganzoo.engine.distributed import exit_without_finalising
+    from ganzoo.engine.distributed import exit_without_finalising
 
-        with exit_without_finalising():  # as `ganzoo train` under torchrun: a rank leaving after an agreed error
-            train_run(sys.argv[2], sys.argv[3])  # must not finalise while gloo still holds a collective's tensors
-    else:
-        main(*sys.argv[1:])
+    # as `ganzoo train` under torchrun: a rank must not finalise the interpreter while a gloo thread still holds a
+    # collective's tensors ("terminate called without an active exception", seen under load on 2 cores, in CI too)
+    with exit_without_finalising():
+        if sys.argv[1] == "--train":
+            train_run(sys.argv[2], sys.argv[3])
+        else:
+            main(*sys.argv[1:])
