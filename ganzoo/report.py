@@ -311,11 +311,14 @@ def write_comparison(results: list[Any], out: Path) -> Path:
         for key in r.metrics.get("toy", {}).get("final", {}):
             if ("toy", key) not in keys:
                 keys.append(("toy", key))
+    recipes = [departures_text(r.metrics["train"].get("departures")) for r in results]
+    header += ["not the variant defaults"] if any(recipes) else []
     header += [f"{ext} {key}" for ext, key in keys] + ["train s"]
     rows = []
-    for r in results:
+    for r, recipe in zip(results, recipes, strict=True):
         m = r.metrics
         row = [m["variant"], m["dataset"], str(m["train"]["steps"]), str(m["num_samples"])]
+        row += [recipe or "-"] if any(recipes) else []
         for ext, key in keys:
             block = m.get("toy", {}) if ext == "toy" else m.get("scores", {}).get(ext, {})
             row.append(_fmt(block.get("final", {}).get(key)))

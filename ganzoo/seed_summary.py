@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ganzoo.bench import BenchResult
 from ganzoo.engine.checkpoint import atomic_write
-from ganzoo.report import write_comparison
+from ganzoo.report import departures_text, write_comparison
 
 
 @dataclass
@@ -54,7 +54,8 @@ def summarize_seeds(results: list[BenchResult], out: Path) -> SeedSummary:
     summary = SeedSummary(first["variant"], seeds, table, out / "seeds.md")
     lines = [f"# {summary.variant} on {first['dataset']}: {len(seeds)} seeds ({', '.join(map(str, seeds))})", "",
              f"N = {first['num_samples']} generated samples against the test split per seed; sd is the sample "
-             "standard deviation over seeds.", "",
+             "standard deviation over seeds" + departures_text(first["train"].get("departures"),
+                                                                ". Not the variant defaults: ") + ".", "",
              "| score | mean ± sd | min | max | per seed |", "|---|---:|---:|---:|---|"]
     for key, v in table.items():
         lines.append(f"| {key} | {v['mean']:.4g} ± {v['sd']:.2g} | {v['min']:.4g} | {v['max']:.4g} | "

@@ -126,3 +126,20 @@ def test_shipped_weights_scored_twice_are_not_called_a_finished_training_run(tmp
     main(args)
     main(args)  # the same weights rescored into their own report
     assert "note: scored the finished run" not in capsys.readouterr().err
+
+
+def test_the_comparison_and_the_seed_summary_name_the_recipe(tmp_path, setup):
+    from ganzoo.report import write_comparison
+    from ganzoo.seed_summary import summarize_seeds
+
+    registry, common = setup
+    changed = [run_bench(BenchConfig(variant="dcgan", out=str(tmp_path / f"s{seed}"), seed=seed, lr_d=3e-4,
+                                     **common), registry=registry) for seed in (0, 1)]
+    default = run_bench(BenchConfig(variant="dcgan", out=str(tmp_path / "d"), **common), registry=registry)
+    table = write_comparison([*changed, default], tmp_path / "cmp").read_text()
+    header, _, first, second, third = table.splitlines()[2:7]
+    assert "| not the variant defaults |" in header
+    assert "| lr_d 0.0003 |" in first and "| lr_d 0.0003 |" in second and "| - |" in third
+    assert "not the variant defaults" not in write_comparison([default], tmp_path / "cmp1").read_text()
+    seeds = summarize_seeds(changed, tmp_path / "seeds").path.read_text()
+    assert "Not the variant defaults: lr_d 0.0003." in seeds
